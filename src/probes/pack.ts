@@ -1,0 +1,63 @@
+// What a probe pack is: a bpftrace program under probes/, what it needs from the kernel, and a
+// decoder that turns its output lines into engine events. Adding a pack = one .bt file, one
+// descriptor module under src/probes/packs/, one line in registry.ts.
+import type { ZcEvent } from '../engine/types.js';
+
+/** One output line of a pack, split: `kind<TAB>t<TAB>key=value…` (probes/README.md). */
+export interface ProbeLine {
+  /** The line kind, e.g. "submit", or a pack-specific one such as "zcdone". */
+  kind: string;
+  /** Nanoseconds since the run's origin (already rebased by the parser). */
+  t: number;
+  /** key → raw string value, in line order. */
+  fields: Map<string, string>;
+  /** 1-based line number in bpftrace's stdout, for error messages. */
+  lineNo: number;
+}
+
+/** Emits one event into the pipeline. */
+export type Emit = (e: ZcEvent) => void;
+
+/**
+ * Turns probe lines into events. May keep state (e.g. in-flight buffer ranges per process to
+ * recognise an unmap of a buffer TCP still holds). Returns false for a line kind it does not know.
+ */
+export interface Decoder {
+  decode(line: ProbeLine, emit: Emit): boolean;
+  /** Called at the end of a run: flush anything held back. */
+  finish?(emit: Emit): void;
+}
+
+/** Something the running kernel must offer for a pack to load. */
+export type Requirement =
+  | { kind: 'tracepoint'; name: string }            // "syscalls:sys_enter_sendmsg"
+  | { kind: 'kprobes' }                             // CONFIG_KPROBES and a kprobe that loads
+  | { kind: 'kfunc' }                               // fentry/fexit (BPF trampolines)
+  | { kind: 'btf' }                                 // /sys/kernel/btf/vmlinux
+  | { kind: 'function'; name: string; optional?: boolean } // traceable kernel function
+  | { kind: 'btf_member'; struct: string; member: string }; // e.g. struct page . net_priv
+
+/** Filters every pack accepts, passed to bpftrace as positional parameters ($1 pid, $2 port, $3 comm). */
+export interface ProbeFilters {
+  pid?: number;
+  port?: number;
+  comm?: string;
+}
+
+/** A probe pack's descriptor. */
+export interface PackDescriptor {
+  name: string;
+  /** One line for `probes list`. */
+  description: string;
+  /** What the pack reports as the holder (`obj`). */
+  holder: string;
+  /** File name under probes/. */
+  file: string;
+  /** Kernel needs, checked by doctor before the pack is chosen. */
+  requires: Requirement[];
+  /** Preference when `--pack auto` picks among usable packs (higher wins). */
+  priority: number;
+  /** What this pack cannot see, said by doctor and `probes show`. */
+  blindSpots: string[];
+  createDecoder(): Decoder;
+}
