@@ -1,0 +1,298 @@
+// The lifetime engine: events in, findings and statistics out. Pure: no I/O and no clock;
+// time is the largest event timestamp seen so far (live mode feeds `tick`s), so a replay of
+// the same trace always gives the same records, and tests need no timers.
+//
+// State per holder (see lifetime.ts for why identity is (obj, start)):
+//   open    — lifetimes still running, looked up by obj;
+//   watch   — the open ones not yet reported as leaks, in start order, so the leak clock only
+//             ever looks at the oldest entry;
+//   closed  — recently finished lifetimes (bounded), so a late put or free can still be judged
+//             (use_after_free, underflow) against the lifetime it belongs to.
+import { Lifetime } from './lifetime.js';
+import { kindBit, lossSensitive, makeFinding } from './findings.js';
+import { procKey, Stats } from './stats.js';
+import type { EngineRecord, FindingKind, ZcEvent } from './types.js';
+
+export interface EngineOptions {
+  /** Age (ns) at which an open lifetime is a leak. */
+  leakAfterNs: number;
+  /** Receives findings and leak_resolved records, in order. */
+  onRecord: (r: EngineRecord) => void;
+  /** Trace-time step of the in-flight series (ns); default 1 s. */
+  sampleEveryNs?: number;
+  /** How many finished lifetimes to remember for late events; default 65536. */
+  closedCacheSize?: number;
+}
+
+export class Engine {
+  readonly stats: Stats;
+  readonly leakAfterNs: number;
+  /** Trace time: the largest event time seen. */
+  now = -Infinity;
+  first = Infinity;
+  openBytes = 0;
+  lostEpoch = 0;
+  ended = false;
+  readonly open = new Map<string, Lifetime>();
+  private readonly watch = new Map<string, Lifetime>();
+  private readonly closed = new Map<string, Lifetime>();
+  private readonly stalled = new Set<string>();
+  private readonly copySocks = new Set<string>();
+  private nextLeakCheck = Infinity;
+  private readonly closedCap: number;
+  private readonly emit: (r: EngineRecord) => void;
+
+  constructor(opts: EngineOptions) {
+    this.leakAfterNs = opts.leakAfterNs;
+    this.emit = opts.onRecord;
+    this.closedCap = opts.closedCacheSize ?? 65536;
+    this.stats = new Stats(opts.sampleEveryNs ?? 1e9);
+  }
+
+  /** Feeds one event. Events must come in time order, give or take the reader's tolerance. */
+  push(e: ZcEvent): void {
+    this.stats.countEvent(e.ev);
+    if (e.t > this.now) this.now = e.t;
+    if (e.t < this.first) this.first = e.t;
+    if (this.now >= this.nextLeakCheck) this.checkLeaks();
+    switch (e.ev) {
+      case 'submit': this.onSubmit(e); break;
+      case 'get': this.onGet(e); break;
+      case 'put': this.onPut(e); break;
+      case 'done': this.onDone(e); break;
+      case 'free': this.onFree(e); break;
+      case 'close': this.onClose(e); break;
+      case 'lost':
+        this.lostEpoch++;
+        this.stats.lost += e.n ?? 0;
+        break;
+      case 'send_error': this.onSendError(e); break;
+      case 'tick': break;
+    }
+    this.stats.sample(this.now, this.open.size, this.openBytes);
+  }
+
+  /** The trace ended: open lifetimes older than the threshold are leaks; the rest are in flight. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.now === -Infinity) return;
+    this.checkLeaks();
+  }
+
+  /** Open lifetimes younger than the leak threshold (not reported). */
+  inFlight(): number {
+    return this.watch.size;
+  }
+
+  /** Oldest open lifetimes first (the open table is in start order). */
+  oldest(n: number): Lifetime[] {
+    const out: Lifetime[] = [];
+    for (const lt of this.open.values()) {
+      if (out.length >= n) break;
+      out.push(lt);
+    }
+    return out;
+  }
+
+  private isUncertain(lt: Lifetime): boolean {
+    return lt.lostEpoch < this.lostEpoch;
+  }
+
+  private report(kind: FindingKind, lt: Lifetime, trigger?: ZcEvent): void {
+    const bit = kindBit(kind);
+    if (lt.reported & bit) return;
+    lt.reported |= bit;
+    const uncertain = lossSensitive(kind) && this.isUncertain(lt);
+    this.stats.countFinding(kind, uncertain);
+    this.stats.addTo(this.stats.bySock, lt.sock, 0, true);
+    this.stats.addTo(this.stats.byProc, procKey(lt.pid, lt.comm), 0, true);
+    this.emit(makeFinding(kind, lt, this.now, uncertain, trigger));
+  }
+
+  private begin(e: ZcEvent, obj: string): Lifetime {
+    const prev = this.closed.get(obj);
+    if (prev !== undefined) this.closed.delete(obj);
+    const lt = new Lifetime(obj, (prev?.seq ?? 0) + 1, e.t, this.lostEpoch);
+    this.open.set(obj, lt);
+    this.watch.set(obj, lt);
+    if (this.watch.size === 1) this.nextLeakCheck = e.t + this.leakAfterNs;
+    this.stats.started++;
+    return lt;
+  }
+
+  private onSubmit(e: ZcEvent): void {
+    const obj = e.obj as string;
+    // A submit on a running lifetime extends it (a ubuf grown by the next send); after its
+    // done or free the holder id has been reused, so the old lifetime ends and a new one starts.
+    let lt = this.open.get(obj);
+    if (lt !== undefined && (lt.done || lt.freed)) {
+      this.finish(lt, e.t);
+      lt = undefined;
+    }
+    if (lt === undefined) lt = this.begin(e, obj);
+    const before = lt.bytes;
+    lt.absorb(e);
+    this.openBytes += lt.bytes - before;
+    lt.record(e);
+  }
+
+  private onGet(e: ZcEvent): void {
+    const obj = e.obj as string;
+    const lt = this.open.get(obj) ?? this.begin(e, obj);
+    lt.absorb(e);
+    lt.gets++;
+    // Trust the kernel's count when the probe read it: references taken where no probe fires
+    // (inline helpers, a guard reference) are reconstructed from it rather than guessed.
+    lt.refs = e.ref !== undefined ? e.ref : lt.refs + 1;
+    if (e.page !== undefined) lt.touchPage(e.page, true);
+    lt.record(e);
+  }
+
+  private onPut(e: ZcEvent): void {
+    const obj = e.obj as string;
+    const lt = this.open.get(obj);
+    if (lt === undefined) {
+      const old = this.closed.get(obj);
+      if (old === undefined) {
+        this.stats.untracked++; // its lifetime began before we attached
+        return;
+      }
+      old.puts++;
+      old.record(e);
+      this.report(old.freed ? 'use_after_free' : 'underflow', old, e);
+      return;
+    }
+    lt.absorb(e);
+    lt.puts++;
+    if (e.page !== undefined) lt.touchPage(e.page, false);
+    lt.record(e);
+    if (lt.freed) this.report('use_after_free', lt, e);
+    if (e.ref !== undefined ? e.ref < 0 : lt.refs <= 0) {
+      lt.refs = 0;
+      if (!lt.freed) this.report('underflow', lt, e);
+    } else {
+      lt.refs = e.ref !== undefined ? e.ref : lt.refs - 1;
+    }
+    if (lt.refs === 0 && (lt.done || lt.freed)) this.finish(lt, e.t);
+  }
+
+  private onDone(e: ZcEvent): void {
+    const obj = e.obj as string;
+    const lt = this.open.get(obj);
+    if (lt === undefined) {
+      const old = this.closed.get(obj);
+      if (old === undefined) this.stats.untracked++;
+      else old.record(e); // a completion for a buffer already freed: part of its story
+      return;
+    }
+    lt.absorb(e);
+    lt.record(e);
+    lt.done = true;
+    this.stats.doneLifetimes++;
+    if (lt.sock !== undefined) this.stalled.delete(lt.sock);
+    this.stats.recordDuration(e.t - lt.start);
+    if (e.copied === true) {
+      lt.copied = true;
+      this.stats.copiedLifetimes++;
+      // Copying is a property of the path (loopback, a NIC without scatter-gather), so it is
+      // reported on the first lifetime of each socket; the summary counts every copied one.
+      const key = lt.sock ?? `obj:${obj}`;
+      if (!this.copySocks.has(key)) {
+        if (this.copySocks.size < 4096) this.copySocks.add(key);
+        this.report('copy_fallback', lt, e);
+      }
+    }
+    if (lt.refs <= 0) this.finish(lt, e.t);
+  }
+
+  private onFree(e: ZcEvent): void {
+    const obj = e.obj as string;
+    const lt = this.open.get(obj);
+    if (lt === undefined) {
+      const old = this.closed.get(obj);
+      if (old === undefined) this.stats.untracked++;
+      else {
+        old.freed = true;
+        old.record(e);
+      }
+      return;
+    }
+    lt.absorb(e);
+    lt.record(e);
+    if (!lt.done || lt.refs > 0) this.report('early_free', lt, e);
+    lt.freed = true;
+    // With references still held the lifetime stays open, so the puts that follow are seen as
+    // use after free; without, it is over (a completion arriving later joins its story).
+    if (lt.refs <= 0) this.finish(lt, e.t);
+  }
+
+  /** The socket went away: its open lifetimes end without a completion (abandoned, no finding). */
+  private onClose(e: ZcEvent): void {
+    const ended: Lifetime[] = [];
+    if (e.obj !== undefined) {
+      const lt = this.open.get(e.obj);
+      if (lt !== undefined) ended.push(lt);
+    } else if (e.sock !== undefined) {
+      for (const lt of this.open.values()) if (lt.sock === e.sock) ended.push(lt);
+    }
+    for (const lt of ended) {
+      lt.record(e);
+      lt.abandoned = true;
+      this.stats.abandoned++;
+      this.finish(lt, e.t);
+    }
+  }
+
+  private onSendError(e: ZcEvent): void {
+    this.stats.sendErrors++;
+    const key = e.sock ?? e.obj ?? '(unknown)';
+    if (e.errno !== 'ENOBUFS' || this.stalled.has(key)) return;
+    if (this.stalled.size < 4096) this.stalled.add(key);
+    const lt = (e.obj !== undefined && this.open.get(e.obj)) || new Lifetime(key, 0, e.t, this.lostEpoch);
+    lt.absorb(e);
+    this.report('enobufs', lt, e);
+  }
+
+  private checkLeaks(): void {
+    this.nextLeakCheck = Infinity;
+    for (const lt of this.watch.values()) {
+      const due = lt.start + this.leakAfterNs;
+      if (due > this.now) {
+        this.nextLeakCheck = due;
+        break;
+      }
+      this.watch.delete(lt.obj);
+      lt.leaked = true;
+      this.report('leak', lt);
+    }
+  }
+
+  private finish(lt: Lifetime, t: number): void {
+    lt.open = false;
+    this.open.delete(lt.obj);
+    this.watch.delete(lt.obj);
+    this.openBytes -= lt.bytes;
+    const s = this.stats;
+    if (!lt.abandoned && lt.done) {
+      s.completed++;
+      if (lt.pages !== null) {
+        for (const c of lt.pages.values()) s.recordPageRefs(Math.max(c.g, c.p));
+      }
+    }
+    if (lt.leaked && lt.done && !lt.abandoned) {
+      this.emit({
+        type: 'leak_resolved', obj: lt.obj, t, start: lt.start, seq: lt.seq, duration: t - lt.start,
+        sock: lt.sock, pid: lt.pid, comm: lt.comm,
+      });
+    }
+    s.addTo(s.bySock, lt.sock, lt.bytes, false);
+    s.addTo(s.byProc, procKey(lt.pid, lt.comm), lt.bytes, false);
+    lt.shrink();
+    this.closed.set(lt.obj, lt);
+    if (this.closed.size > this.closedCap) {
+      const oldest = this.closed.keys().next().value as string;
+      this.closed.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,66 @@
+// Finding records: what went wrong with which lifetime, said once, with the holder's story.
+import { fmtNs } from '../util/format.js';
+import type { Lifetime } from './lifetime.js';
+import type { Finding, FindingKind, ZcEvent } from './types.js';
+
+/** Bit of a kind in Lifetime.reported: each kind is reported at most once per lifetime. */
+export function kindBit(kind: FindingKind): number {
+  switch (kind) {
+    case 'leak': return 1;
+    case 'early_free': return 2;
+    case 'use_after_free': return 4;
+    case 'underflow': return 8;
+    case 'copy_fallback': return 16;
+    case 'enobufs': return 32;
+  }
+}
+
+/** Kinds whose judgement rests on having seen every reference event, so a loss makes them uncertain. */
+export function lossSensitive(kind: FindingKind): boolean {
+  return kind !== 'copy_fallback' && kind !== 'enobufs';
+}
+
+/** One line for people: what happened, in the terms of the lifetime. */
+export function describe(kind: FindingKind, lt: Lifetime, t: number, trigger?: ZcEvent): string {
+  const age = fmtNs(t - lt.start);
+  const why = trigger?.reason ? ` (${trigger.reason})` : '';
+  switch (kind) {
+    case 'leak':
+      return lt.done
+        ? `still ${lt.refs} reference(s) held ${age} after submit, though done was signalled`
+        : `not completed ${age} after submit, ${lt.refs} reference(s) held`;
+    case 'early_free':
+      return lt.done
+        ? `freed${why} while TCP still held ${lt.refs} reference(s)`
+        : `freed${why} before completion, ${age} after submit, ${lt.refs} reference(s) held`;
+    case 'use_after_free':
+      return `${trigger?.ev ?? 'put'} on the holder after it was freed`;
+    case 'underflow':
+      return trigger?.ref !== undefined && trigger.ref < 0
+        ? `put drove the kernel's count to ${trigger.ref} (double put)`
+        : 'put with no reference held (double put)';
+    case 'copy_fallback':
+      return 'the kernel copied the data instead of sending the pages (zero-copy fell back to copy)';
+    case 'enobufs':
+      return `send failed with ${trigger?.errno ?? 'ENOBUFS'}: completions not reaped (optmem or locked-memory limit); the sender stalls`;
+  }
+}
+
+/** Builds the record sinks receive. */
+export function makeFinding(
+  kind: FindingKind, lt: Lifetime, t: number, uncertain: boolean, trigger?: ZcEvent,
+): Finding {
+  const { story, dropped } = lt.story();
+  const f: Finding = {
+    type: 'finding', kind, obj: lt.obj, t, start: lt.start, age: t - lt.start, seq: lt.seq,
+    refs: lt.refs, bytes: lt.bytes, detail: describe(kind, lt, t, trigger),
+    story, storyDropped: dropped,
+  };
+  if (lt.sock !== undefined) f.sock = lt.sock;
+  if (lt.pid !== undefined) f.pid = lt.pid;
+  if (lt.comm !== undefined) f.comm = lt.comm;
+  if (uncertain) f.uncertain = true;
+  if (trigger !== undefined) f.trigger = trigger;
+  return f;
+}
+

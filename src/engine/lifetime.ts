@@ -1,0 +1,115 @@
+// One lifetime of one holder, and the story it keeps.
+//
+// Why (obj, start) and not obj: the kernel reuses holder addresses as soon as they are freed
+// (an iSCSI command, a ubuf_info, a request slot), and composed ids (socket#zc-id) are reused
+// after a socket is closed. Skb tracers that keyed state on the address alone mismatched
+// unrelated objects. So a holder's state is a sequence of lifetimes: a `submit`, or a `get` when
+// no lifetime is open, starts a new one after `done`/`free`, and every finding names the
+// lifetime by its obj, its sequence number and its start time.
+import type { EventKind, LifetimeView, StoryEntry, ZcEvent } from './types.js';
+
+/** How many of a lifetime's first and last events its story keeps (memory stays bounded). */
+export const STORY_HEAD = 24;
+export const STORY_TAIL = 24;
+
+/** Mutable engine-side state of one lifetime. Sinks only ever see LifetimeView copies. */
+export class Lifetime {
+  refs = 0;
+  bytes = 0;
+  sock?: string;
+  pid?: number;
+  comm?: string;
+  done = false;
+  freed = false;
+  /** Still in the engine's open table. */
+  open = true;
+  /** Reported as a leak (so completing later is a stall: leak_resolved). */
+  leaked = false;
+  /** Ended by its socket closing rather than by a completion. */
+  abandoned = false;
+  copied = false;
+  gets = 0;
+  puts = 0;
+  /** Findings already reported on this lifetime, one per kind (a bit per FindingKind index). */
+  reported = 0;
+  /** Per page: references taken and dropped, for the references-per-page distribution. */
+  pages: Map<string, { g: number; p: number }> | null = null;
+  private head: StoryEntry[] = [];
+  private tail: StoryEntry[] = [];
+  private tailNext = 0;
+  private dropped = 0;
+
+  constructor(
+    readonly obj: string,
+    readonly seq: number,
+    readonly start: number,
+    /** The engine's lost-event epoch when it started: open across a later loss = uncertain. */
+    readonly lostEpoch: number,
+  ) {}
+
+  /** Takes what the event knows about the holder (bytes, socket, process). */
+  absorb(e: ZcEvent): void {
+    if (e.bytes !== undefined && e.ev === 'submit') this.bytes += e.bytes;
+    if (e.sock !== undefined) this.sock = e.sock;
+    if (e.pid !== undefined) this.pid = e.pid;
+    if (e.comm !== undefined) this.comm = e.comm;
+  }
+
+  /** Counts a page reference moving (g: taken, p: dropped). */
+  touchPage(page: string, taken: boolean): void {
+    if (this.pages === null) this.pages = new Map();
+    let c = this.pages.get(page);
+    if (c === undefined) {
+      c = { g: 0, p: 0 };
+      this.pages.set(page, c);
+    }
+    if (taken) c.g++;
+    else c.p++;
+  }
+
+  /** Appends an event to the story, keeping the first STORY_HEAD and last STORY_TAIL. */
+  record(e: ZcEvent): void {
+    const entry: StoryEntry = { dt: e.t - this.start, ev: e.ev as EventKind };
+    if (e.page !== undefined) entry.page = e.page;
+    if (e.ref !== undefined) entry.ref = e.ref;
+    if (e.copied !== undefined) entry.copied = e.copied;
+    if (e.reason !== undefined) entry.reason = e.reason;
+    if (this.head.length < STORY_HEAD) {
+      this.head.push(entry);
+      return;
+    }
+    if (this.tail.length < STORY_TAIL) {
+      this.tail.push(entry);
+      return;
+    }
+    this.tail[this.tailNext] = entry;
+    this.tailNext = (this.tailNext + 1) % STORY_TAIL;
+    this.dropped++;
+  }
+
+  /** The story in time order, and how many middle events it left out. */
+  story(): { story: StoryEntry[]; dropped: number } {
+    const tail = this.tail.slice(this.tailNext).concat(this.tail.slice(0, this.tailNext));
+    return { story: this.head.concat(tail), dropped: this.dropped };
+  }
+
+  /** Frees what a finished lifetime no longer needs; it may stay cached for late puts/frees. */
+  shrink(): void {
+    this.pages = null;
+    const { story } = this.story();
+    this.head = story.slice(-8);
+    this.tail = [];
+    this.tailNext = 0;
+  }
+
+  /** An immutable copy for sinks. */
+  view(uncertain: boolean): LifetimeView {
+    const { story, dropped } = this.story();
+    return {
+      obj: this.obj, seq: this.seq, start: this.start, refs: this.refs, bytes: this.bytes,
+      sock: this.sock, pid: this.pid, comm: this.comm, done: this.done, freed: this.freed,
+      uncertain, gets: this.gets, puts: this.puts, pages: this.pages?.size ?? 0,
+      story, storyDropped: dropped,
+    };
+  }
+}

@@ -1,0 +1,119 @@
+// Immutable views of the engine's state: the snapshot the dashboard draws from and the
+// summary/stats records the JSON output ends with. Built on demand (1 Hz, or once at the end),
+// never per event.
+import type { Engine } from './engine.js';
+import { distribution, procKey, type Breakdown, type Distribution, type InflightPoint } from './stats.js';
+import { FINDING_KINDS, type FindingKind, type LifetimeView } from './types.js';
+
+/** Counts that both the summary and the periodic stats records carry. */
+export interface Totals {
+  events: number;
+  eventsByKind: Record<string, number>;
+  lifetimes: number;
+  completed: number;
+  /** Lifetimes open now (leaked ones included). */
+  open: number;
+  /** Open and younger than the leak threshold. */
+  inFlight: number;
+  /** Ended because their socket closed before completion. */
+  abandoned: number;
+  bytesInFlight: number;
+  findings: Record<FindingKind, number>;
+  /** Findings on lifetimes open across lost events: reported, but not counted as findings. */
+  uncertain: Record<FindingKind, number>;
+  /** Lifetimes completed with the kernel copying, and their share of completions. */
+  copied: number;
+  copiedRatio: number;
+  lost: number;
+  untracked: number;
+  sendErrors: number;
+  /** ns; durations in ns, submit/first get → done. */
+  duration: Distribution;
+  refsPerPage: Distribution;
+  /** Trace time covered: first and last event (ns). */
+  first: number;
+  last: number;
+}
+
+/** What the dashboard draws. */
+export interface Snapshot extends Totals {
+  leakAfterNs: number;
+  series: InflightPoint[];
+  refsBuckets: number[];
+  durationBuckets: number[];
+  oldest: (LifetimeView & { age: number; leaked: boolean })[];
+  bySock: Breakdown[];
+  byProc: Breakdown[];
+}
+
+function perKind(src: Partial<Record<FindingKind, number>>): Record<FindingKind, number> {
+  const out = {} as Record<FindingKind, number>;
+  for (const k of FINDING_KINDS) out[k] = src[k] ?? 0;
+  return out;
+}
+
+/** The counters, cheap enough for a stats record every interval. */
+export function totals(engine: Engine): Totals {
+  const s = engine.stats;
+  let events = 0;
+  for (const n of Object.values(s.events)) events += n;
+  const empty = engine.now === -Infinity;
+  return {
+    events,
+    eventsByKind: { ...s.events },
+    lifetimes: s.started,
+    completed: s.completed,
+    open: engine.open.size,
+    inFlight: engine.inFlight(),
+    abandoned: s.abandoned,
+    bytesInFlight: engine.openBytes,
+    findings: perKind(s.findings),
+    uncertain: perKind(s.uncertain),
+    copied: s.copiedLifetimes,
+    copiedRatio: s.doneLifetimes === 0 ? 0 : s.copiedLifetimes / s.doneLifetimes,
+    lost: s.lost,
+    untracked: s.untracked,
+    sendErrors: s.sendErrors,
+    duration: distribution(s.durations),
+    refsPerPage: distribution(s.refsPerPage),
+    first: empty ? 0 : engine.first,
+    last: empty ? 0 : engine.now,
+  };
+}
+
+function withOpen(rows: Map<string, Breakdown>, open: Map<string, number>, top: number): Breakdown[] {
+  const out = [...rows.values()].map((r) => ({ ...r, open: 0 }));
+  const byKey = new Map(out.map((r) => [r.key, r]));
+  for (const [key, n] of open) {
+    const row = byKey.get(key);
+    if (row) row.open = n;
+    else out.push({ key, lifetimes: 0, bytes: 0, open: n, findings: 0 });
+  }
+  out.sort((a, b) => b.open - a.open || b.findings - a.findings || b.lifetimes - a.lifetimes);
+  return out.slice(0, top);
+}
+
+/** Everything the dashboard shows; `top` bounds the tables. */
+export function snapshot(engine: Engine, top = 50): Snapshot {
+  const openBySock = new Map<string, number>();
+  const openByProc = new Map<string, number>();
+  for (const lt of engine.open.values()) {
+    const sk = lt.sock ?? '(unknown)';
+    openBySock.set(sk, (openBySock.get(sk) ?? 0) + 1);
+    const pk = procKey(lt.pid, lt.comm) ?? '(unknown)';
+    openByProc.set(pk, (openByProc.get(pk) ?? 0) + 1);
+  }
+  const s = engine.stats;
+  return {
+    ...totals(engine),
+    leakAfterNs: engine.leakAfterNs,
+    series: s.series.slice(),
+    refsBuckets: s.refsBuckets.slice(),
+    durationBuckets: s.durationBuckets.slice(),
+    oldest: engine.oldest(top).map((lt) => ({
+      ...lt.view(lt.lostEpoch < engine.lostEpoch), age: engine.now - lt.start, leaked: lt.leaked,
+    })),
+    bySock: withOpen(s.bySock, openBySock, top),
+    byProc: withOpen(s.byProc, openByProc, top),
+  };
+}

@@ -1,0 +1,160 @@
+// Running statistics of the stream: counts, distributions, the in-flight series and breakdowns.
+// Everything here is bounded in memory whatever the trace length (histograms have fixed
+// buckets, the series halves its resolution when full, breakdowns fold into "(other)").
+import * as hdr from 'hdr-histogram-js';
+import type { EventKind, FindingKind } from './types.js';
+
+/** Percentiles of a distribution, in its own unit. */
+export interface Distribution {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/** Aggregates per socket or per process. */
+export interface Breakdown {
+  key: string;
+  lifetimes: number;
+  bytes: number;
+  open: number;
+  findings: number;
+}
+
+/** One point of the in-flight series: holders open and bytes they pin, at trace time t. */
+export interface InflightPoint {
+  t: number;
+  holders: number;
+  bytes: number;
+}
+
+const SERIES_CAP = 720;
+export const REFS_BUCKETS = 65;
+export const DURATION_BUCKETS = 40;
+const BREAKDOWN_CAP = 1024;
+const OTHER = '(other)';
+
+function histogram(): hdr.Histogram {
+  return hdr.build({
+    lowestDiscernibleValue: 1, highestTrackableValue: 2, autoResize: true,
+    numberOfSignificantValueDigits: 3, bitBucketSize: 32,
+  });
+}
+
+/** Reads a distribution out of an HDR histogram. */
+export function distribution(h: hdr.Histogram): Distribution {
+  if (h.totalCount === 0) return { count: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
+  return {
+    count: h.totalCount,
+    p50: h.getValueAtPercentile(50),
+    p90: h.getValueAtPercentile(90),
+    p99: h.getValueAtPercentile(99),
+    max: h.maxValue,
+    mean: h.mean,
+  };
+}
+
+/** Counters and distributions the engine updates as it goes. */
+export class Stats {
+  readonly events: Record<string, number> = {};
+  started = 0;
+  completed = 0;
+  abandoned = 0;
+  /** Lifetimes that reached `done`, and those of them the kernel copied. */
+  doneLifetimes = 0;
+  copiedLifetimes = 0;
+  lost = 0;
+  /** Events about holders the trace never saw start (attached mid-flight). */
+  untracked = 0;
+  sendErrors = 0;
+  readonly findings: Partial<Record<FindingKind, number>> = {};
+  readonly uncertain: Partial<Record<FindingKind, number>> = {};
+  /** Lifetime durations, submit/first get → done, in ns. */
+  readonly durations = histogram();
+  /** References taken per page per lifetime. */
+  readonly refsPerPage = histogram();
+  /** Bar-chart buckets: refsBuckets[n] = pages with n references (last bucket: that many or more). */
+  readonly refsBuckets: number[] = new Array(REFS_BUCKETS).fill(0);
+  /** durationBuckets[i] = lifetimes lasting [2^i, 2^(i+1)) µs (first bucket: under 2 µs). */
+  readonly durationBuckets: number[] = new Array(DURATION_BUCKETS).fill(0);
+  readonly series: InflightPoint[] = [];
+  seriesStep: number;
+  private nextSample = -1;
+  readonly bySock = new Map<string, Breakdown>();
+  readonly byProc = new Map<string, Breakdown>();
+
+  constructor(sampleEveryNs: number) {
+    this.seriesStep = sampleEveryNs;
+  }
+
+  countEvent(ev: EventKind): void {
+    this.events[ev] = (this.events[ev] ?? 0) + 1;
+  }
+
+  /** Records one lifetime's duration (ns). */
+  recordDuration(ns: number): void {
+    const v = Math.max(1, ns);
+    this.durations.recordValue(v);
+    const us = v / 1000;
+    const i = us < 2 ? 0 : Math.min(DURATION_BUCKETS - 1, Math.floor(Math.log2(us)));
+    this.durationBuckets[i]++;
+  }
+
+  /** Records the references one page took during one lifetime. */
+  recordPageRefs(n: number): void {
+    const v = Math.max(1, n);
+    this.refsPerPage.recordValue(v);
+    this.refsBuckets[Math.min(REFS_BUCKETS - 1, v)]++;
+  }
+
+  countFinding(kind: FindingKind, uncertain: boolean): void {
+    const into = uncertain ? this.uncertain : this.findings;
+    into[kind] = (into[kind] ?? 0) + 1;
+  }
+
+  /** Samples the in-flight level once per step of trace time; halves resolution when full. */
+  sample(now: number, holders: number, bytes: number): void {
+    if (this.nextSample < 0) this.nextSample = now;
+    if (now < this.nextSample) return;
+    this.series.push({ t: now, holders, bytes });
+    this.nextSample = now + this.seriesStep;
+    if (this.series.length >= SERIES_CAP) {
+      // Keep every other point (the larger of each pair) and sample half as often.
+      const kept: InflightPoint[] = [];
+      for (let i = 0; i + 1 < this.series.length; i += 2) {
+        const a = this.series[i], b = this.series[i + 1];
+        kept.push(a.holders >= b.holders ? a : b);
+      }
+      this.series.length = 0;
+      this.series.push(...kept);
+      this.seriesStep *= 2;
+    }
+  }
+
+  /** Adds one finished lifetime to a breakdown table. */
+  addTo(table: Map<string, Breakdown>, key: string | undefined, bytes: number, finding: boolean): void {
+    const k = key ?? '(unknown)';
+    let row = table.get(k);
+    if (row === undefined) {
+      const fold = table.size >= BREAKDOWN_CAP;
+      row = table.get(fold ? OTHER : k);
+      if (row === undefined) {
+        row = { key: fold ? OTHER : k, lifetimes: 0, bytes: 0, open: 0, findings: 0 };
+        table.set(row.key, row);
+      }
+    }
+    if (finding) row.findings++;
+    else {
+      row.lifetimes++;
+      row.bytes += bytes;
+    }
+  }
+}
+
+/** The "pid/comm" key of the per-process breakdown. */
+export function procKey(pid: number | undefined, comm: string | undefined): string | undefined {
+  if (pid === undefined && comm === undefined) return undefined;
+  return `${pid ?? '?'}/${comm ?? '?'}`;
+}

@@ -1,0 +1,64 @@
+// The NDJSON output of `replay --json` and `live --headless`: one record per line, each with a
+// "type" (docs/records.md), written by pino so alerting pipelines get its fast, asynchronous,
+// line-atomic output. The pino level says how much a record matters: findings are "warn",
+// uncertain findings, leak_resolved, stats and the summary are "info".
+import pino, { type Logger } from 'pino';
+import type { EngineRecord } from '../engine/types.js';
+import type { Totals } from '../engine/snapshot.js';
+
+/** The last record of a run. */
+export interface SummaryRecord extends Totals {
+  type: 'summary';
+  leakAfterNs: number;
+  /** Lines of the input dropped by --on-bad-line=skip|warn. */
+  badLines: number;
+  /** The input ended mid-record (an interrupted writer). */
+  truncated: boolean;
+  /** What was read or traced: a file name, or the pack. */
+  source: string;
+  /** Why the run ended: end of input, duration reached, interrupted, a failure. */
+  ended: string;
+}
+
+/** Periodic record of `live --headless`. */
+export interface StatsRecord extends Totals {
+  type: 'stats';
+  /** Events per second over the last interval. */
+  rate: number;
+}
+
+export class JsonSink {
+  private readonly log: Logger;
+
+  /** `fd` defaults to stdout; tests pass a file descriptor of their own. */
+  constructor(fd = 1, private readonly onBrokenPipe: () => void = () => process.exit(0)) {
+    const dest = pino.destination({ dest: fd, sync: false, minLength: 4096 });
+    // `zctrace … | head`: the reader went away; end quietly rather than crash on EPIPE.
+    dest.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') this.onBrokenPipe();
+      else throw err;
+    });
+    this.log = pino({
+      base: null, timestamp: false,
+      formatters: { level: (label) => ({ level: label }) },
+    }, dest);
+  }
+
+  record(r: EngineRecord): void {
+    if (r.type === 'finding' && !r.uncertain) this.log.warn(r);
+    else this.log.info(r);
+  }
+
+  stats(r: StatsRecord): void {
+    this.log.info(r);
+  }
+
+  summary(r: SummaryRecord): void {
+    this.log.info(r);
+  }
+
+  /** Writes out everything buffered; call before exiting. */
+  flush(): Promise<void> {
+    return new Promise((resolve) => this.log.flush(() => resolve()));
+  }
+}

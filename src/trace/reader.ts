@@ -1,0 +1,167 @@
+// Reads a trace file as a stream of event batches: header first, gzip by file name, memory
+// bounded by the chunk size whatever the file size, every bad line named by file and line.
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import type { ZcEvent } from '../engine/types.js';
+import { TraceInputError } from '../util/errors.js';
+import { LineSplitter } from '../util/lines.js';
+import { explain, validateEvent, validateHeader } from './schema.js';
+import { FORMAT_VERSION, type TraceHeader } from './header.js';
+
+export type BadLineMode = 'error' | 'skip' | 'warn';
+
+export interface ReaderOptions {
+  /** What to do with a bad event line: stop (default), drop silently, or drop and say so. */
+  onBadLine?: BadLineMode;
+  /** Longest line accepted (bytes); longer ones are bad lines and are never buffered whole. */
+  maxLineBytes?: number;
+  /** How far (ns) time may step back before a line is bad (probes on several CPUs interleave). */
+  timeToleranceNs?: number;
+  /** Where warnings go (one line each, no trailing newline). */
+  warn?: (msg: string) => void;
+}
+
+/** How many warnings about bad lines are printed before the rest are only counted. */
+const WARN_LIMIT = 20;
+const HINT = 'use --on-bad-line=skip or --on-bad-line=warn to read past bad lines';
+
+export class TraceReader {
+  header: TraceHeader | undefined;
+  events = 0;
+  badLines = 0;
+  /** The file ended mid-line or mid-stream (a writer that was interrupted). */
+  truncated = false;
+  lines = 0;
+  private maxT = -Infinity;
+  private batch: ZcEvent[] = [];
+  private readonly mode: BadLineMode;
+  private readonly tolerance: number;
+  private readonly warn: (msg: string) => void;
+  private warned = 0;
+
+  constructor(readonly file: string, private readonly opts: ReaderOptions = {}) {
+    this.mode = opts.onBadLine ?? 'error';
+    this.tolerance = opts.timeToleranceNs ?? 1e9;
+    this.warn = opts.warn ?? ((m) => process.stderr.write(`${m}\n`));
+  }
+
+  /** Yields events in file order, a batch per chunk read. Throws TraceInputError. */
+  async *batches(): AsyncGenerator<ZcEvent[]> {
+    const splitter = new LineSplitter(
+      (line, n) => this.onLine(line, n),
+      (n, bytes) => this.bad(n, `line of ${bytes} bytes is longer than the ${this.opts.maxLineBytes ?? 1 << 20}-byte limit`),
+      this.opts.maxLineBytes,
+    );
+    const src = this.open();
+    try {
+      for await (const chunk of src) {
+        splitter.push(chunk as Buffer);
+        if (this.batch.length > 0) {
+          const out = this.batch;
+          this.batch = [];
+          yield out;
+        }
+      }
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ENOENT') throw new TraceInputError(this.file, undefined, 'no such file');
+      if (e.code === 'EISDIR') throw new TraceInputError(this.file, undefined, 'is a directory, not a trace file');
+      if (e.code === 'EACCES') throw new TraceInputError(this.file, undefined, 'permission denied');
+      if (e.code === 'Z_BUF_ERROR' || e.code === 'Z_DATA_ERROR') {
+        if (this.header === undefined && splitter.lineNo === 0) {
+          throw new TraceInputError(this.file, undefined, `not a gzip file (${e.message})`, 'only name a trace *.gz when it is gzip-compressed');
+        }
+        this.truncated = true;
+        this.warn(`${this.file}: compressed data ends early after line ${splitter.lineNo} (${e.message}); read what was there`);
+      } else if (err instanceof TraceInputError) {
+        throw err;
+      } else {
+        throw new TraceInputError(this.file, undefined, e.message);
+      }
+    } finally {
+      src.destroy();
+    }
+    const last = splitter.end();
+    if (last !== undefined) this.onLastLine(last.line, last.lineNo);
+    this.lines = splitter.lineNo;
+    if (this.header === undefined) throw new TraceInputError(this.file, undefined, 'empty file: no header line');
+    if (this.warned > WARN_LIMIT) this.warn(`${this.file}: ${this.warned - WARN_LIMIT} more bad line warning(s) not shown`);
+    if (this.batch.length > 0) {
+      const out = this.batch;
+      this.batch = [];
+      yield out;
+    }
+  }
+
+  private open(): Readable {
+    const raw = createReadStream(this.file, { highWaterMark: 1 << 20 });
+    if (!this.file.endsWith('.gz')) return raw;
+    const gunzip = createGunzip();
+    raw.on('error', (e) => gunzip.destroy(e));
+    return raw.pipe(gunzip);
+  }
+
+  private onLastLine(line: string, n: number): void {
+    // An unterminated last line that parses is a complete record; one that does not is what
+    // an interrupted writer leaves behind: a warning, never an error.
+    try {
+      JSON.parse(line);
+    } catch {
+      this.truncated = true;
+      this.warn(`${this.file}:${n}: truncated last line skipped (was the writer interrupted?)`);
+      return;
+    }
+    this.onLine(line, n);
+  }
+
+  private onLine(line: string, n: number): void {
+    if (line.length === 0) return;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      if (n === 1 && line.charCodeAt(0) === 0x1f) {
+        throw new TraceInputError(this.file, 1, 'looks gzip-compressed', 'name the file *.gz');
+      }
+      if (n === 1) throw new TraceInputError(this.file, 1, 'not a zctrace trace: the first line is not JSON');
+      this.bad(n, 'not JSON');
+      return;
+    }
+    if (this.header === undefined) {
+      this.readHeader(v, n);
+      return;
+    }
+    if (!validateEvent(v)) {
+      const isHeader = typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'header';
+      this.bad(n, isHeader ? 'a second header (were two traces concatenated?)' : explain(validateEvent.errors, v));
+      return;
+    }
+    const e = v as ZcEvent;
+    if (e.t < this.maxT - this.tolerance) {
+      this.bad(n, `time goes backwards by ${this.maxT - e.t} ns (more than the ${this.tolerance} ns tolerance)`);
+      return;
+    }
+    if (e.t > this.maxT) this.maxT = e.t;
+    this.events++;
+    this.batch.push(e);
+  }
+
+  private readHeader(v: unknown, n: number): void {
+    const h = v as Partial<TraceHeader>;
+    if (typeof h !== 'object' || h === null || h.type !== 'header' || h.format !== 'zctrace-trace') {
+      throw new TraceInputError(this.file, n, 'missing header: line 1 must be {"type":"header","format":"zctrace-trace","version":1,...}');
+    }
+    if (typeof h.version === 'number' && h.version > FORMAT_VERSION) {
+      throw new TraceInputError(this.file, n, `written in trace format version ${h.version}; this zctrace reads version ${FORMAT_VERSION}`, 'upgrade zctrace');
+    }
+    if (!validateHeader(v)) throw new TraceInputError(this.file, n, `bad header: ${explain(validateHeader.errors, v)}`);
+    this.header = v as TraceHeader;
+  }
+
+  private bad(n: number, what: string): void {
+    this.badLines++;
+    if (this.mode === 'error') throw new TraceInputError(this.file, n, what, HINT);
+    if (this.mode === 'warn' && ++this.warned <= WARN_LIMIT) this.warn(`${this.file}:${n}: ${what} (skipped)`);
+  }
+}
