@@ -274,6 +274,7 @@ export class Engine {
     this.watch.delete(lt.obj);
     this.openBytes -= lt.bytes;
     const s = this.stats;
+    if (!lt.abandoned && !lt.done) s.earlyFreed++;
     if (!lt.abandoned && lt.done) {
       s.completed++;
       if (lt.pages !== null) {

@@ -17,6 +17,8 @@ export interface Totals {
   inFlight: number;
   /** Ended because their socket closed before completion. */
   abandoned: number;
+  /** Ended by a free before completion (so lifetimes = completed + open + abandoned + earlyFreed). */
+  earlyFreed: number;
   bytesInFlight: number;
   findings: Record<FindingKind, number>;
   /** Findings on lifetimes open across lost events: reported, but not counted as findings. */
@@ -66,6 +68,7 @@ export function totals(engine: Engine): Totals {
     open: engine.open.size,
     inFlight: engine.inFlight(),
     abandoned: s.abandoned,
+    earlyFreed: s.earlyFreed,
     bytesInFlight: engine.openBytes,
     findings: perKind(s.findings),
     uncertain: perKind(s.uncertain),

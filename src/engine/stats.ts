@@ -62,6 +62,8 @@ export class Stats {
   started = 0;
   completed = 0;
   abandoned = 0;
+  /** Lifetimes ended by a free before their completion (an early free). */
+  earlyFreed = 0;
   /** Lifetimes that reached `done`, and those of them the kernel copied. */
   doneLifetimes = 0;
   copiedLifetimes = 0;

@@ -29,7 +29,7 @@ export async function replayFile(file: string, opts: ReplayOptions): Promise<{ f
   const h = reader.header;
   const notes: string[] = [];
   if (h?.generated) notes.push(`synthetic trace: ${h.generated}`);
-  if (h?.pack || h?.kernel) notes.push(`pack ${h?.pack ?? '?'} on ${h?.host ?? '?'} (kernel ${h?.kernel ?? '?'}), started ${h?.started ?? '?'}`);
+  if (h?.kernel) notes.push(`pack ${h?.pack ?? '?'} on ${h?.host ?? '?'} (kernel ${h?.kernel ?? '?'}), started ${h?.started ?? '?'}`);
   await analysis.finish({
     title: `zctrace replay of ${file} (leak threshold ${engine.leakAfterNs / 1e9} s)`,
     notes, badLines: reader.badLines, truncated: reader.truncated, source: file, ended: 'end of input',

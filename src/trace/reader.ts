@@ -3,7 +3,7 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import type { ZcEvent } from '../engine/types.js';
+import { EVENT_KINDS, type EventKind, type ZcEvent } from '../engine/types.js';
 import { TraceInputError } from '../util/errors.js';
 import { LineSplitter } from '../util/lines.js';
 import { explain, validateEvent, validateHeader } from './schema.js';
@@ -24,6 +24,7 @@ export interface ReaderOptions {
 
 /** How many warnings about bad lines are printed before the rest are only counted. */
 const WARN_LIMIT = 20;
+const KNOWN = new Set<EventKind>(EVENT_KINDS);
 const HINT = 'use --on-bad-line=skip or --on-bad-line=warn to read past bad lines';
 
 export class TraceReader {
@@ -104,7 +105,12 @@ export class TraceReader {
 
   private onLastLine(line: string, n: number): void {
     // An unterminated last line that parses is a complete record; one that does not is what
-    // an interrupted writer leaves behind: a warning, never an error.
+    // an interrupted writer leaves behind: a warning, never an error. (Line 1 is the header,
+    // judged as such.)
+    if (n === 1) {
+      this.onLine(line, n);
+      return;
+    }
     try {
       JSON.parse(line);
     } catch {
@@ -130,6 +136,12 @@ export class TraceReader {
     }
     if (this.header === undefined) {
       this.readHeader(v, n);
+      return;
+    }
+    // Checked before the schema so the message says what is wrong rather than what follows.
+    const ev = typeof v === 'object' && v !== null ? (v as { ev?: unknown }).ev : undefined;
+    if (ev !== undefined && !KNOWN.has(ev as EventKind)) {
+      this.bad(n, `unknown ev ${JSON.stringify(ev)}`);
       return;
     }
     if (!validateEvent(v)) {

@@ -37,7 +37,7 @@ export function registerSynth(program: Command): void {
       };
       const args = process.argv.slice(2).filter((a) => a !== '--force').join(' ');
       const file = String(o.output);
-      const w = TraceWriter.create(file, newHeader({ pack: 'synthetic', generated: `zctrace ${args}`, t0: '0' }), { force: o.force === true });
+      const w = TraceWriter.create(file, newHeader({ pack: 'synthetic', generated: `zctrace ${args}`, t0: '0', host: undefined, kernel: undefined }), { force: o.force === true });
       const injected = synthesize(opts, (e) => w.write(e));
       w.close();
       if (w.failed) throw w.failed;

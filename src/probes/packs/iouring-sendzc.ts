@@ -1,0 +1,172 @@
+// The io_uring zero-copy send pack (probes/iouring-sendzc.bt): one holder per SEND_ZC /
+// SENDMSG_ZC request, named `ring:<io_ring_ctx address>#<user_data>`; it lives from the submit
+// to the request's notification CQE (IORING_CQE_F_NOTIF), the moment the kernel lets go of the
+// buffer. The decoder also remembers each in-flight buffer's address range per process, so an
+// munmap/madvise of it, or a new send from it, before the notification becomes a `free`.
+import { constants as osConstants } from 'node:os';
+import type { ZcEvent } from '../../engine/types.js';
+import type { Decoder, Emit, PackDescriptor, ProbeLine } from '../pack.js';
+import { InflightRanges, pageSpan } from './inflight-ranges.js';
+
+/** Holders whose buffer range is remembered at once; beyond it the oldest is forgotten. */
+const MAX_INFLIGHT = 65536;
+
+let errnoNames: Map<number, string> | undefined;
+
+/** "ENOBUFS" for 105; "ERRNO_<n>" for a number this platform does not name. */
+export function errnoName(n: number): string {
+  if (!errnoNames) {
+    errnoNames = new Map();
+    for (const [name, value] of Object.entries(osConstants.errno)) {
+      if (!errnoNames.has(value)) errnoNames.set(value, name);
+    }
+  }
+  return errnoNames.get(n) ?? `ERRNO_${n}`;
+}
+
+function int(v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) ? n : undefined;
+}
+
+function big(v: string | undefined): bigint | undefined {
+  if (v === undefined || !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v)) return undefined;
+  return BigInt(v);
+}
+
+/** Decodes submit / done / result / unmap lines into events; see probes/iouring-sendzc.bt. */
+export class IouringSendzcDecoder implements Decoder {
+  /** In-flight buffers per process (exposed for tests and stats). */
+  readonly ranges = new InflightRanges(MAX_INFLIGHT);
+
+  decode(line: ProbeLine, emit: Emit): boolean {
+    switch (line.kind) {
+      case 'submit':
+        return this.submit(line, emit);
+      case 'done':
+        return this.done(line, emit);
+      case 'result':
+        return this.result(line, emit);
+      case 'unmap':
+        return this.unmap(line, emit);
+      default:
+        return false;
+    }
+  }
+
+  // A new request; its buffer overlapping one still in flight on the same socket (or where a
+  // socket is unknown) means the owner reused that buffer: free(reuse) for the older holder.
+  private submit(line: ProbeLine, emit: Emit): boolean {
+    const f = line.fields;
+    const obj = f.get('obj');
+    if (!obj) return false;
+    const pid = int(f.get('pid'));
+    const rawSock = f.get('sock');
+    const sock = rawSock && rawSock !== '-' ? rawSock : undefined;
+    const addr = big(f.get('addr'));
+    const len = big(f.get('len'));
+    if (pid !== undefined && addr !== undefined && len !== undefined) {
+      for (const r of this.ranges.overlapping(pid, addr, len)) {
+        if (r.sock !== undefined && sock !== undefined && r.sock !== sock) continue;
+        this.ranges.remove(r.obj);
+        emit({ t: line.t, ev: 'free', obj: r.obj, reason: 'reuse', pid });
+      }
+      this.ranges.remove(obj); // same user_data reused while in flight on another buffer
+      this.ranges.add(pid, obj, addr, len, sock);
+    }
+    const e: ZcEvent = { t: line.t, ev: 'submit', obj };
+    const bytes = int(f.get('bytes'));
+    if (bytes !== undefined) e.bytes = bytes;
+    if (pid !== undefined) e.pid = pid;
+    if (sock !== undefined) e.sock = sock;
+    const comm = f.get('comm');
+    if (comm !== undefined) e.comm = comm;
+    emit(e);
+    return true;
+  }
+
+  // The notification CQE: TCP holds no more of the buffer. Passed on even for a holder this
+  // decoder never saw submitted (it may have been submitted before the trace began).
+  private done(line: ProbeLine, emit: Emit): boolean {
+    const obj = line.fields.get('obj');
+    if (!obj) return false;
+    this.ranges.remove(obj);
+    const e: ZcEvent = { t: line.t, ev: 'done', obj };
+    const copied = line.fields.get('copied');
+    if (copied === '1' || copied === '0') e.copied = copied === '1';
+    emit(e);
+    return true;
+  }
+
+  // The request's first CQE, printed only when it failed or no notification will follow.
+  private result(line: ProbeLine, emit: Emit): boolean {
+    const obj = line.fields.get('obj');
+    const res = int(line.fields.get('res'));
+    const more = line.fields.get('more');
+    if (!obj || res === undefined || (more !== '0' && more !== '1')) return false;
+    const pid = this.ranges.get(obj)?.[0]?.pid;
+    if (res < 0) {
+      const e: ZcEvent = { t: line.t, ev: 'send_error', obj, errno: errnoName(-res) };
+      if (pid !== undefined) e.pid = pid;
+      emit(e);
+    }
+    if (more === '0') {
+      // nothing was pinned, or the kernel let go already: the holder ends here
+      this.ranges.remove(obj);
+      emit({ t: line.t, ev: 'done', obj });
+    }
+    return true;
+  }
+
+  // munmap / madvise(DONTNEED, FREE, REMOVE) of a range: every in-flight holder of that
+  // process whose buffer meets the (page-rounded) range is freed under TCP's feet.
+  private unmap(line: ProbeLine, emit: Emit): boolean {
+    const f = line.fields;
+    const pid = int(f.get('pid'));
+    const addr = big(f.get('addr'));
+    const len = big(f.get('len'));
+    const reason = f.get('reason') === 'madvise' ? 'madvise' : 'unmap';
+    if (pid === undefined || addr === undefined || len === undefined) return false;
+    const [start, end] = pageSpan(addr, len);
+    for (const r of this.ranges.overlapping(pid, start, end - start)) {
+      this.ranges.remove(r.obj);
+      emit({ t: line.t, ev: 'free', obj: r.obj, reason, pid });
+    }
+    return true;
+  }
+}
+
+/** The pack's descriptor, for registry.ts. */
+export const iouringSendzc: PackDescriptor = {
+  name: 'iouring-sendzc',
+  description:
+    'io_uring SEND_ZC/SENDMSG_ZC requests from submit to notification CQE, with unmap/madvise/reuse of in-flight buffers (tracepoints + BTF)',
+  holder: 'ring:<io_ring_ctx address>#<user_data>: one io_uring zero-copy send request',
+  file: 'iouring-sendzc.bt',
+  requires: [
+    { kind: 'tracepoint', name: 'io_uring:io_uring_submit_req' },
+    { kind: 'tracepoint', name: 'io_uring:io_uring_complete' },
+    { kind: 'tracepoint', name: 'syscalls:sys_enter_munmap' },
+    { kind: 'tracepoint', name: 'syscalls:sys_enter_madvise' },
+    { kind: 'tracepoint', name: 'sched:sched_process_exit' },
+    { kind: 'btf' },
+    { kind: 'btf_member', struct: 'io_sr_msg', member: 'notif' },
+    { kind: 'btf_member', struct: 'io_notif_data', member: 'zc_report' },
+    { kind: 'btf_member', struct: 'io_async_msghdr', member: 'msg' },
+    { kind: 'btf_member', struct: 'io_ring_ctx', member: 'file_table' },
+  ],
+  priority: 40,
+  blindSpots: [
+    'no page references: a holder is open from submit to its notification CQE, with nothing in between (which skb, retransmits)',
+    'a buffer rewritten in place without a new send is invisible (memory writes fire no tracepoint); reuse is inferred when a new send of the same process overlaps an in-flight buffer on the same socket, so one unchanged buffer sent on two sockets at once is not flagged',
+    'SENDMSG_ZC with several iovecs: bytes counts them all, but only the first iovec is tracked for unmap/reuse',
+    'munmap/madvise are taken at syscall entry (a call that fails still counts); mremap, shmdt, brk and process exit are not seen as frees',
+    'registered (fixed) buffers stay pinned by the ring, so their munmap is reported as an early free although the pages survive',
+    'copied is known only for requests that asked IORING_SEND_ZC_REPORT_USAGE; short (partial) sends are not reported, bytes is the amount requested',
+    'with a pid/port/comm filter, notifications are matched to printed submits in a BPF map of BPFTRACE_MAP_KEYS_MAX (4096) entries: beyond that many holders in flight, later notifications are not printed and those holders look leaked',
+    'the port filter drops requests whose socket is not AF_INET/AF_INET6; comm is the submitting thread (with SQPOLL, the iou-sqp thread)',
+    'opcode numbers (47, 48) and struct layouts are those of Linux 6.18 (checked by BTF at load, opcodes are not)',
+  ],
+  createDecoder: () => new IouringSendzcDecoder(),
+};

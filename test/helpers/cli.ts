@@ -1,0 +1,32 @@
+// Runs the real zctrace entry point (bin/zctrace.js → dist/) as a user would.
+import { execa, type Options } from 'execa';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+
+export const ROOT = join(__dirname, '..', '..');
+export const BIN = join(ROOT, 'bin', 'zctrace.js');
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function zctrace(args: string[], opts: Options = {}): Promise<CliResult> {
+  const r = await execa(process.execPath, [BIN, ...args], { reject: false, cwd: ROOT, timeout: 300_000, ...opts });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** Parses NDJSON output into records. */
+export function records(stdout: string): Record<string, any>[] {
+  return stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l));
+}
+
+const ajv = new Ajv({ strict: false });
+const outputSchema = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'output-record.schema.json'), 'utf8')));
+
+/** Throws with ajv's explanation if a record does not match schema/output-record.schema.json. */
+export function assertRecord(r: unknown): void {
+  if (!outputSchema(r)) throw new Error(`record does not match the output schema: ${ajv.errorsText(outputSchema.errors)}\n${JSON.stringify(r).slice(0, 500)}`);
+}
