@@ -20,7 +20,7 @@ export interface EngineOptions {
   onRecord: (r: EngineRecord) => void;
   /** Trace-time step of the in-flight series (ns); default 1 s. */
   sampleEveryNs?: number;
-  /** How many finished lifetimes to remember for late events; default 65536. */
+  /** How many finished lifetimes to remember for late events; default 16384. */
   closedCacheSize?: number;
 }
 
@@ -45,7 +45,7 @@ export class Engine {
   constructor(opts: EngineOptions) {
     this.leakAfterNs = opts.leakAfterNs;
     this.emit = opts.onRecord;
-    this.closedCap = opts.closedCacheSize ?? 65536;
+    this.closedCap = opts.closedCacheSize ?? 16384;
     this.stats = new Stats(opts.sampleEveryNs ?? 1e9);
   }
 

@@ -11,6 +11,8 @@ import type { EventKind, LifetimeView, StoryEntry, ZcEvent } from './types.js';
 /** How many of a lifetime's first and last events its story keeps (memory stays bounded). */
 export const STORY_HEAD = 24;
 export const STORY_TAIL = 24;
+/** Events a finished lifetime keeps while it waits in the engine's closed cache. */
+const KEEP_AFTER_END = 4;
 
 /** Mutable engine-side state of one lifetime. Sinks only ever see LifetimeView copies. */
 export class Lifetime {
@@ -34,8 +36,10 @@ export class Lifetime {
   reported = 0;
   /** Per page: references taken and dropped, for the references-per-page distribution. */
   pages: Map<string, { g: number; p: number }> | null = null;
-  private head: StoryEntry[] = [];
-  private tail: StoryEntry[] = [];
+  // The events themselves are kept (no copy per event: the hot path allocates nothing here);
+  // story entries are built only when a finding or a snapshot asks.
+  private head: ZcEvent[] = [];
+  private tail: ZcEvent[] = [];
   private tailNext = 0;
   private dropped = 0;
 
@@ -69,35 +73,43 @@ export class Lifetime {
 
   /** Appends an event to the story, keeping the first STORY_HEAD and last STORY_TAIL. */
   record(e: ZcEvent): void {
-    const entry: StoryEntry = { dt: e.t - this.start, ev: e.ev as EventKind };
-    if (e.page !== undefined) entry.page = e.page;
-    if (e.ref !== undefined) entry.ref = e.ref;
-    if (e.copied !== undefined) entry.copied = e.copied;
-    if (e.reason !== undefined) entry.reason = e.reason;
     if (this.head.length < STORY_HEAD) {
-      this.head.push(entry);
+      this.head.push(e);
       return;
     }
     if (this.tail.length < STORY_TAIL) {
-      this.tail.push(entry);
+      this.tail.push(e);
       return;
     }
-    this.tail[this.tailNext] = entry;
+    this.tail[this.tailNext] = e;
     this.tailNext = (this.tailNext + 1) % STORY_TAIL;
     this.dropped++;
   }
 
   /** The story in time order, and how many middle events it left out. */
   story(): { story: StoryEntry[]; dropped: number } {
-    const tail = this.tail.slice(this.tailNext).concat(this.tail.slice(0, this.tailNext));
-    return { story: this.head.concat(tail), dropped: this.dropped };
+    return { story: this.events().map((e) => this.entry(e)), dropped: this.dropped };
+  }
+
+  private events(): ZcEvent[] {
+    return this.head.concat(this.tail.slice(this.tailNext), this.tail.slice(0, this.tailNext));
+  }
+
+  private entry(e: ZcEvent): StoryEntry {
+    const entry: StoryEntry = { dt: e.t - this.start, ev: e.ev as EventKind };
+    if (e.page !== undefined) entry.page = e.page;
+    if (e.ref !== undefined) entry.ref = e.ref;
+    if (e.copied !== undefined) entry.copied = e.copied;
+    if (e.reason !== undefined) entry.reason = e.reason;
+    return entry;
   }
 
   /** Frees what a finished lifetime no longer needs; it may stay cached for late puts/frees. */
   shrink(): void {
     this.pages = null;
-    const { story } = this.story();
-    this.head = story.slice(-8);
+    const all = this.events();
+    this.dropped += Math.max(0, all.length - KEEP_AFTER_END);
+    this.head = all.slice(-KEEP_AFTER_END);
     this.tail = [];
     this.tailNext = 0;
   }

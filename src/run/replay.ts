@@ -21,10 +21,10 @@ export async function replayFile(file: string, opts: ReplayOptions): Promise<{ f
   const reader = new TraceReader(file, { onBadLine: opts.onBadLine, timeToleranceNs: opts.timeToleranceNs });
   const progress = opts.progress && process.stderr.isTTY ? new Progress(file) : undefined;
   const engine = analysis.engine;
-  for await (const batch of reader.batches()) {
-    for (let i = 0; i < batch.length; i++) engine.push(batch[i]);
-    progress?.update(reader.events);
-  }
+  await reader.forEach((e) => {
+    engine.push(e);
+    if (progress !== undefined && (reader.events & 0xffff) === 0) progress.update(reader.events);
+  });
   progress?.done();
   const h = reader.header;
   const notes: string[] = [];

@@ -36,6 +36,7 @@ export class TraceReader {
   lines = 0;
   private maxT = -Infinity;
   private batch: ZcEvent[] = [];
+  private sink: ((e: ZcEvent) => void) | undefined;
   private readonly mode: BadLineMode;
   private readonly tolerance: number;
   private readonly warn: (msg: string) => void;
@@ -47,7 +48,16 @@ export class TraceReader {
     this.warn = opts.warn ?? ((m) => process.stderr.write(`${m}\n`));
   }
 
-  /** Yields events in file order, a batch per chunk read. Throws TraceInputError. */
+  /**
+   * Calls `onEvent` for each event in file order. The fast path: each event goes to the engine
+   * as soon as it is parsed, so it dies young unless the engine keeps it.
+   */
+  async forEach(onEvent: (e: ZcEvent) => void): Promise<void> {
+    this.sink = onEvent;
+    for await (const batch of this.batches()) for (const e of batch) onEvent(e);
+  }
+
+  /** Yields events in file order, a batch per chunk read (for consumers that pace themselves). */
   async *batches(): AsyncGenerator<ZcEvent[]> {
     const splitter = new LineSplitter(
       (line, n) => this.onLine(line, n),
@@ -156,7 +166,8 @@ export class TraceReader {
     }
     if (e.t > this.maxT) this.maxT = e.t;
     this.events++;
-    this.batch.push(e);
+    if (this.sink !== undefined) this.sink(e);
+    else this.batch.push(e);
   }
 
   private readHeader(v: unknown, n: number): void {

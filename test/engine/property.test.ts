@@ -15,7 +15,9 @@ const lifetimeArb = fc.record({
   startsWithGet: fc.boolean(),
   order: fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }),
 });
-type LifetimeSpec = fc.infer<typeof lifetimeArb>;
+/** The value type of an arbitrary. */
+type Of<A> = A extends fc.Arbitrary<infer T> ? T : never;
+type LifetimeSpec = Of<typeof lifetimeArb>;
 
 /** The events of one balanced lifetime of `obj` (submit or first get → … → done → free). */
 function lifetimeEvents(obj: string, spec: LifetimeSpec, sock: string): Ev[] {
@@ -84,7 +86,7 @@ function interleave(chains: Ev[][], picks: number[]): ZcEvent[] {
   }
 }
 
-function build(s: fc.infer<typeof scenarioArb>, fault?: { kind: Fault; index: number }) {
+function build(s: Of<typeof scenarioArb>, fault?: { kind: Fault; index: number }) {
   const byId = new Map<number, Ev[][]>();
   s.lifetimes.forEach((spec, i) => {
     const id = s.ids[i];

@@ -1,0 +1,46 @@
+// Shared by the benchmarks: run a child and measure its wall time and peak memory, and the
+// one environment line every benchmark prints (numbers from a shared machine mean little
+// without it; the ratios are what to compare).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+
+export interface ChildRun {
+  seconds: number;
+  /** Peak resident set (VmHWM), MiB. */
+  peakMiB: number;
+  cpuSeconds: number;
+  code: number | null;
+}
+
+/** Runs a command with stdout discarded; samples its peak RSS from /proc. */
+export function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildRun> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env });
+    let peak = 0;
+    let cpu = 0;
+    const poll = setInterval(() => {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const m = /VmHWM:\s+(\d+) kB/.exec(status);
+        if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+        const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        cpu = (Number(stat[11]) + Number(stat[12])) / 100; // utime + stime, in clock ticks (100/s)
+      } catch {
+        // the child just exited
+      }
+    }, 25);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      resolve({ seconds: Number(process.hrtime.bigint() - start) / 1e9, peakMiB: peak, cpuSeconds: cpu, code });
+    });
+  });
+}
+
+/** "env: node v20…, 2 x CPU model, kernel …". */
+export function envLine(): string {
+  const c = cpus();
+  return `env: node ${process.version}, ${c.length} x ${c[0]?.model ?? '?'}, kernel ${release()}`;
+}
