@@ -5,14 +5,27 @@ import { ZctraceError } from '../util/errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { registerReplay } from './commands/replay.js';
 import { registerSynth } from './commands/synth.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerProbes } from './commands/probes.js';
+import { registerLive } from './commands/live.js';
+import { setLogLevel } from '../util/log.js';
 
 const program = new Command('zctrace')
   .description('Page reference counting in TCP zero-copy transmit: which buffers TCP still holds, for how long,\nand the buffers that leak or are freed while TCP still references them.')
   .version(process.env.npm_package_version ?? '0.1.0')
   .option('--debug', 'print stack traces of errors')
+  .option('--log-level <level>', 'diagnostics of zctrace itself on stderr, as JSON (trace, debug, info, warn)')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
+program.hook('preAction', (cmd) => {
+  const level = cmd.optsWithGlobals().logLevel as string | undefined;
+  if (level) setLogLevel(level);
+});
+
+registerDoctor(program);
+registerProbes(program);
+registerLive(program);
 registerReplay(program);
 registerSynth(program);
 

@@ -10,6 +10,8 @@ export interface AnalysisOptions {
   leakAfterNs: number;
   /** NDJSON records on stdout instead of a report at the end. */
   json: boolean;
+  /** Print the report at the end when not json (default true). */
+  report?: boolean;
   /** Finding kinds that make the run exit with status 3. */
   failOn?: Set<FindingKind>;
   /** Also called with every record (the dashboard's findings log, live status). */
@@ -25,7 +27,7 @@ export class Analysis {
 
   constructor(private readonly opts: AnalysisOptions) {
     this.json = opts.json ? new JsonSink() : undefined;
-    this.report = opts.json ? undefined : new ReportSink();
+    this.report = opts.json || opts.report === false ? undefined : new ReportSink();
     this.engine = new Engine({ leakAfterNs: opts.leakAfterNs, onRecord: (r) => this.onRecord(r) });
   }
 

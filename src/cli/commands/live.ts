@@ -1,0 +1,72 @@
+// `zctrace live` and `zctrace record`: trace this host now.
+import { type Command, Option } from 'commander';
+import { runLive } from '../../run/live.js';
+import { selectPack } from '../../probes/select.js';
+import type { ProbeFilters } from '../../probes/pack.js';
+import { EXIT } from '../exit-codes.js';
+import { parseComm, parseDuration, parseIntIn } from '../options.js';
+import { addAnalysisOptions, analysisOptions } from './common.js';
+
+/** --pid/--port/--comm, shared by live, record and demo. */
+export function addFilterOptions(cmd: Command): Command {
+  return cmd
+    .option('--pid <pid>', 'only this process')
+    .option('--port <port>', 'only TCP connections with this local or remote port')
+    .option('--comm <name>', 'only processes with this name (1-15 characters: A-Z a-z 0-9 _ . : -)');
+}
+
+export function filters(o: Record<string, unknown>): ProbeFilters {
+  return {
+    pid: o.pid === undefined ? undefined : parseIntIn('--pid', String(o.pid), 1, 4194304),
+    port: o.port === undefined ? undefined : parseIntIn('--port', String(o.port), 1, 65535),
+    comm: o.comm === undefined ? undefined : parseComm('--comm', String(o.comm)),
+  };
+}
+
+export function registerLive(program: Command): void {
+  const live = program.command('live')
+    .description('trace this host now: a status line and a report at the end, or NDJSON records (--headless)')
+    .addOption(new Option('--pack <name>', 'probe pack, or auto: the best one this kernel can run (see doctor)').default('auto'))
+    .option('--headless', 'NDJSON records on stdout: findings as they occur, stats every --interval, a summary last')
+    .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
+    .option('--interval <duration>', 'period of stats records with --headless', '10s')
+    .option('--record <file>', 'also record the events to a trace file (replay reads it)')
+    .option('--force', 'overwrite the --record file')
+    .option('--attach-timeout <duration>', 'how long bpftrace may take to attach its probes', '60s');
+  addFilterOptions(live);
+  addAnalysisOptions(live);
+  live.action(async (o: Record<string, unknown>) => {
+    const a = analysisOptions(o);
+    const f = filters(o);
+    const duration = o.duration === undefined ? undefined : parseDuration('--duration', String(o.duration));
+    const interval = parseDuration('--interval', String(o.interval));
+    const attach = parseDuration('--attach-timeout', String(o.attachTimeout));
+    const pack = await selectPack(String(o.pack));
+    const r = await runLive({
+      ...a, pack, filters: f, output: o.headless ? 'json' : 'status', durationNs: duration, intervalNs: interval,
+      attachTimeoutMs: attach / 1e6,
+      record: o.record ? { path: String(o.record), force: o.force === true, command: `zctrace ${process.argv.slice(2).join(' ')}` } : undefined,
+    });
+    process.exitCode = r.failHit ? EXIT.findings : EXIT.ok;
+  });
+
+  const record = program.command('record')
+    .description('capture events to a trace file for later `replay` (a status line while it runs)')
+    .requiredOption('--pack <name>', 'probe pack (or auto)')
+    .requiredOption('-o, --output <file>', 'trace file (*.gz to compress)')
+    .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
+    .option('--force', 'overwrite the output file')
+    .option('--attach-timeout <duration>', 'how long bpftrace may take to attach its probes', '60s');
+  addFilterOptions(record);
+  record.action(async (o: Record<string, unknown>) => {
+    const f = filters(o);
+    const duration = o.duration === undefined ? undefined : parseDuration('--duration', String(o.duration));
+    const attach = parseDuration('--attach-timeout', String(o.attachTimeout));
+    const pack = await selectPack(String(o.pack));
+    await runLive({
+      leakAfterNs: 10e9, pack, filters: f, output: 'quiet', durationNs: duration, intervalNs: 10e9, attachTimeoutMs: attach / 1e6,
+      record: { path: String(o.output), force: o.force === true, command: `zctrace ${process.argv.slice(2).join(' ')}` },
+    });
+    process.exitCode = EXIT.ok;
+  });
+}

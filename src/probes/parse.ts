@@ -1,0 +1,106 @@
+// bpftrace stdout → events. One line format for every pack (probes/README.md):
+// `KIND<TAB>NSECS<TAB>key=value…`, split with indexOf, no regular expressions on this path.
+// Lines that are not events are bpftrace's own: `Attaching N probes...`, `Lost N events`
+// (→ a `lost` event), and the pack's `ready` line printed from BEGIN, which bpftrace runs only
+// once every probe is attached (checked on this machine), so events after it are not missed.
+import type { ZcEvent } from '../engine/types.js';
+import type { Decoder, ProbeLine } from './pack.js';
+
+export interface ParserHooks {
+  emit(e: ZcEvent): void;
+  /** The pack's probes are attached. */
+  ready(): void;
+  /** A line that is neither an event nor a known bpftrace message. */
+  message(line: string): void;
+  /** An event line that could not be parsed or that the pack's decoder does not know. */
+  bad(lineNo: number, why: string, line: string): void;
+}
+
+/** Splits a monotonic-ns origin so `nsecs` strings can be rebased exactly without BigInt. */
+export function splitOrigin(t0: bigint): { hi: number; lo: number } {
+  return { hi: Number(t0 / 1_000_000_000n), lo: Number(t0 % 1_000_000_000n) };
+}
+
+const LOST_PREFIX = 'Lost ';
+
+export class ProbeParser {
+  lineNo = 0;
+  /** Latest event time, for `lost` events (bpftrace does not timestamp them). */
+  lastT = 0;
+  private readonly t0hi: number;
+  private readonly t0lo: number;
+
+  constructor(private readonly decoder: Decoder, t0: bigint, private readonly hooks: ParserHooks) {
+    const o = splitOrigin(t0);
+    this.t0hi = o.hi;
+    this.t0lo = o.lo;
+  }
+
+  /** Handles one stdout line (without its newline). */
+  line(raw: string): void {
+    this.lineNo++;
+    const tab = raw.indexOf('\t');
+    if (tab <= 0) {
+      this.control(raw);
+      return;
+    }
+    const kind = raw.slice(0, tab);
+    const tab2 = raw.indexOf('\t', tab + 1);
+    const t = this.rebase(raw.slice(tab + 1, tab2 === -1 ? raw.length : tab2));
+    if (Number.isNaN(t)) {
+      this.hooks.bad(this.lineNo, 'the time field is not a number', raw);
+      return;
+    }
+    if (kind === 'ready') {
+      this.hooks.ready();
+      return;
+    }
+    const fields = new Map<string, string>();
+    let pos = tab2;
+    while (pos !== -1) {
+      const next = raw.indexOf('\t', pos + 1);
+      const f = raw.slice(pos + 1, next === -1 ? raw.length : next);
+      const eq = f.indexOf('=');
+      if (eq > 0) fields.set(f.slice(0, eq), f.slice(eq + 1));
+      else if (f !== '') {
+        this.hooks.bad(this.lineNo, `field "${f}" has no "="`, raw);
+        return;
+      }
+      pos = next;
+    }
+    if (t > this.lastT) this.lastT = t;
+    const line: ProbeLine = { kind, t, fields, lineNo: this.lineNo };
+    if (!this.decoder.decode(line, this.hooks.emit)) this.hooks.bad(this.lineNo, `unknown line kind "${kind}"`, raw);
+  }
+
+  /** Called at the end of the run. */
+  finish(): void {
+    this.decoder.finish?.(this.hooks.emit);
+  }
+
+  /** bpftrace's own lines. */
+  private control(raw: string): void {
+    if (raw.startsWith(LOST_PREFIX) && raw.endsWith(' events')) {
+      const n = Number(raw.slice(LOST_PREFIX.length, -' events'.length));
+      if (Number.isInteger(n)) {
+        this.hooks.emit({ t: this.lastT, ev: 'lost', n });
+        return;
+      }
+    }
+    if (raw === '' || raw.startsWith('Attaching ')) return;
+    this.hooks.message(raw);
+  }
+
+  /** "1618913511152" (absolute ns) → ns since t0; NaN when not digits. */
+  private rebase(s: string): number {
+    if (s.length === 0) return NaN;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) return NaN;
+    }
+    const hi = s.length > 9 ? Number(s.slice(0, -9)) : 0;
+    const lo = s.length > 9 ? Number(s.slice(-9)) : Number(s);
+    const t = (hi - this.t0hi) * 1e9 + (lo - this.t0lo);
+    return t < 0 ? 0 : t;
+  }
+}

@@ -1,0 +1,11 @@
+// Every probe pack zctrace ships. Adding a pack: a program in probes/, a descriptor module in
+// packs/, and one line here.
+import type { PackDescriptor } from './pack.js';
+import { iouringSendzc } from './packs/iouring-sendzc.js';
+
+export const PACKS: readonly PackDescriptor[] = [iouringSendzc];
+
+/** The pack of that name, or undefined. */
+export function findPack(name: string): PackDescriptor | undefined {
+  return PACKS.find((p) => p.name === name);
+}

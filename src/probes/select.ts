@@ -1,0 +1,34 @@
+// Picks the pack a live run uses: a named one if this host can run it, or with `auto` the
+// usable pack of highest priority; otherwise an error that says why and what would fix it.
+import { ProbeUnusableError, UsageError } from '../util/errors.js';
+import { bestPack, diagnose } from './doctor.js';
+import { hostFacts, type ProgramKind } from './host.js';
+import type { PackDescriptor } from './pack.js';
+import { findPack, PACKS } from './registry.js';
+
+function kindsFor(packs: readonly PackDescriptor[]): ProgramKind[] {
+  const k = new Set<ProgramKind>();
+  for (const p of packs) {
+    for (const r of p.requires) {
+      if (r.kind === 'tracepoint') k.add('tracepoint');
+      if (r.kind === 'kprobes') k.add('kprobe');
+      if (r.kind === 'kfunc') k.add('kfunc');
+    }
+  }
+  return [...k];
+}
+
+export async function selectPack(name: string): Promise<PackDescriptor> {
+  const candidates = name === 'auto' ? PACKS : [findPack(name)].filter((p): p is PackDescriptor => p !== undefined);
+  if (candidates.length === 0) {
+    throw new UsageError(`--pack: no pack named "${name}"`, `packs: ${PACKS.map((p) => p.name).join(', ')}, or auto`);
+  }
+  const report = await diagnose(await hostFacts(kindsFor(candidates)), candidates);
+  const chosen = name === 'auto' ? bestPack(report) : report.packs[0].usable ? name : undefined;
+  if (chosen !== undefined) return findPack(chosen)!;
+  const first = report.packs[0];
+  if (name === 'auto') {
+    throw new ProbeUnusableError('auto', `no pack can run here (${report.packs.map((p) => `${p.pack}: ${p.reasons[0]?.what}`).join('; ')})`, 'run `zctrace doctor` for every reason and fix');
+  }
+  throw new ProbeUnusableError(name, first.reasons.map((r) => r.what).join('; '), first.reasons.find((r) => r.fix)?.fix ?? 'run `zctrace doctor`');
+}

@@ -1,0 +1,160 @@
+// Live tracing: bpftrace → parser → pack decoder → engine (+ trace file), with ticks so ages
+// advance between events, periodic stats, and a stop that is orderly whatever ends the run
+// (duration, Ctrl-C/SIGTERM, the demo's workload finishing, bpftrace dying, a full disk):
+// bpftrace is stopped and drained, the trace is flushed and closed, the summary is written.
+import type { ZcEvent } from '../engine/types.js';
+import { totals } from '../engine/snapshot.js';
+import type { PackDescriptor, ProbeFilters } from '../probes/pack.js';
+import { ProbeParser } from '../probes/parse.js';
+import { BpftraceRunner } from '../probes/runner.js';
+import { newHeader } from '../trace/header.js';
+import { TraceWriter } from '../trace/writer.js';
+import { BpftraceError, type TraceOutputError, type ZctraceError } from '../util/errors.js';
+import { log, warn } from '../util/log.js';
+import { probePath } from '../util/paths.js';
+import { Analysis, type AnalysisOptions } from './analysis.js';
+import { StatusLine } from './status.js';
+
+export interface LiveOptions extends Omit<AnalysisOptions, 'json'> {
+  pack: PackDescriptor;
+  filters: ProbeFilters;
+  /** Output: NDJSON records, a status line (then a report), or only a status line (record). */
+  output: 'json' | 'status' | 'quiet';
+  durationNs?: number;
+  /** Stats record period in headless mode (ns). */
+  intervalNs: number;
+  record?: { path: string; force: boolean; command: string };
+  attachTimeoutMs?: number;
+  /** Called once the probes are attached; its promise resolving ends the run (the demo's workload). */
+  whileAttached?: () => Promise<unknown>;
+  /** Grace period after whileAttached resolves, for the last completions to arrive (ms). */
+  settleMs?: number;
+}
+
+export interface LiveResult {
+  failHit: boolean;
+  ended: string;
+  events: number;
+  recorded?: number;
+}
+
+const TICK_MS = 250;
+
+/** The bpftrace positional parameters every pack takes: $1 pid, $2 port, $3 comm. */
+export function filterParams(f: ProbeFilters): string[] {
+  return [String(f.pid ?? 0), String(f.port ?? 0), f.comm ?? ''];
+}
+
+export async function runLive(o: LiveOptions): Promise<LiveResult> {
+  const t0 = process.hrtime.bigint();
+  const now = (): number => Number(process.hrtime.bigint() - t0);
+  let stopReason: string | undefined;
+  let fatal: ZctraceError | undefined;
+  let wake: () => void = () => {};
+  const stopped = new Promise<void>((r) => { wake = r; });
+  const stop = (why: string, err?: ZctraceError): void => {
+    if (stopReason !== undefined) return;
+    stopReason = why;
+    fatal = err;
+    wake();
+  };
+
+  const writer = o.record
+    ? TraceWriter.create(o.record.path, newHeader({ pack: o.pack.name, t0: String(t0), command: o.record.command }), {
+      force: o.record.force, onError: (e: TraceOutputError) => stop('disk full', e),
+    })
+    : undefined;
+  const analysis = new Analysis({
+    leakAfterNs: o.leakAfterNs, json: o.output === 'json', report: o.output === 'status', failOn: o.failOn,
+    onRecord: (r) => status?.record(r),
+  });
+  const engine = analysis.engine;
+  const status = o.output === 'json' ? undefined : new StatusLine(o.pack.name, o.output === 'status');
+  const emit = (e: ZcEvent): void => {
+    writer?.write(e);
+    engine.push(e);
+  };
+  let badLines = 0;
+  const parser = new ProbeParser(o.pack.createDecoder(), t0, {
+    emit,
+    ready: () => runner.ready(),
+    message: (line) => log.info({ bpftrace: line }, 'bpftrace output'),
+    bad: (n, why, line) => {
+      if (++badLines <= 5) warn(`probe output line ${n}: ${why}: ${JSON.stringify(line.slice(0, 200))}`);
+    },
+  });
+  const runner = new BpftraceRunner({
+    program: probePath(o.pack.file), params: filterParams(o.filters), onLine: (l) => parser.line(l),
+    onStderr: (l) => log.info({ bpftraceStderr: l }), attachTimeoutMs: o.attachTimeoutMs,
+  });
+  runner.onUnexpectedExit = (err) => stop('bpftrace died', new BpftraceError(`bpftrace died while tracing: ${err.message}`, err.hint));
+
+  // First Ctrl-C/SIGTERM: orderly stop. A second one: stop waiting for bpftrace.
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) stop(`interrupted (${sig})`);
+    else {
+      warn('second signal: killing bpftrace without waiting for it to drain');
+      process.kill(-(runner.pid ?? 0), 'SIGKILL');
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    log.debug({ pack: o.pack.name, params: filterParams(o.filters) }, 'starting bpftrace');
+    await runner.start();
+    status?.attached();
+    let lastStats = { t: now(), events: 0 };
+    timers.push(setInterval(() => {
+      const tick: ZcEvent = { t: now(), ev: 'tick' };
+      emit(tick);
+    }, TICK_MS));
+    timers.push(setInterval(() => {
+      writer?.flush();
+      status?.update(engine, now());
+    }, 1000));
+    if (o.output === 'json') {
+      timers.push(setInterval(() => {
+        const t = now();
+        const tot = totals(engine);
+        analysis.json?.stats({ type: 'stats', ...tot, rate: ((tot.events - lastStats.events) * 1e9) / Math.max(1, t - lastStats.t) });
+        lastStats = { t, events: tot.events };
+      }, Math.max(100, o.intervalNs / 1e6)));
+    }
+    if (o.durationNs !== undefined) timers.push(setTimeout(() => stop('duration reached'), o.durationNs / 1e6));
+    if (o.whileAttached) {
+      o.whileAttached().then(
+        () => setTimeout(() => stop('workload finished'), o.settleMs ?? 1000),
+        (err: ZctraceError) => stop('workload failed', err),
+      );
+    }
+    if (stopReason === undefined) await stopped;
+  } catch (err) {
+    stop('could not start', err as ZctraceError);
+  } finally {
+    for (const t of timers) clearInterval(t);
+    await runner.stop();
+    parser.finish();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (stopReason === 'could not start') {
+    writer?.close();
+    throw fatal;
+  }
+  emit({ t: now(), ev: 'tick' });
+  writer?.close();
+  status?.done();
+  await analysis.finish({
+    title: `zctrace live, pack ${o.pack.name} (leak threshold ${o.leakAfterNs / 1e9} s): ${stopReason}`,
+    notes: writer ? [`recorded ${writer.eventsWritten} events to ${writer.path}`] : [],
+    badLines, truncated: false, source: `pack ${o.pack.name}`, ended: stopReason ?? 'stopped',
+  });
+  if (o.output === 'quiet' && writer) {
+    process.stdout.write(`recorded ${writer.eventsWritten} events to ${writer.path} (pack ${o.pack.name}; ${stopReason})\n`);
+  }
+  if (fatal) throw fatal;
+  return { failHit: analysis.failHit, ended: stopReason ?? 'stopped', events: totals(engine).events, recorded: writer?.eventsWritten };
+}
