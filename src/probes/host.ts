@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { classifyStderr, isNoise } from './bpftrace-errors.js';
+import { bpftraceBin } from './runner.js';
 
 export interface Check {
   ok: boolean;
@@ -77,7 +78,7 @@ async function readLockdown(root: boolean): Promise<Check> {
   };
 }
 
-export async function hostFacts(tryKinds: ProgramKind[] = ['tracepoint', 'kprobe', 'kfunc'], bin = 'bpftrace'): Promise<HostFacts> {
+export async function hostFacts(tryKinds: ProgramKind[] = ['tracepoint', 'kprobe', 'kfunc'], bin = bpftraceBin()): Promise<HostFacts> {
   const root = process.getuid?.() === 0;
   const which = await execa('sh', ['-c', `command -v ${bin}`], { reject: false });
   const path = which.exitCode === 0 ? String(which.stdout).trim() : undefined;
@@ -108,6 +109,7 @@ export async function hostFacts(tryKinds: ProgramKind[] = ['tracepoint', 'kprobe
     attempt('kfunc', 'kfunc:tcp_sendmsg'),
   ]);
 
+  const layouts = new Map<string, Promise<string>>();
   let functions: Set<string> | undefined;
   const loadFunctions = (): Set<string> => {
     if (functions) return functions;
@@ -128,8 +130,12 @@ export async function hostFacts(tryKinds: ProgramKind[] = ['tracepoint', 'kprobe
     hasFunction: (name) => loadFunctions().has(name),
     hasBtfMember: async (struct, member) => {
       if (!bpftrace.ok) return false;
-      const r = await execa(path!, ['-lv', `struct ${struct}`], { reject: false, timeout: 30000 });
-      return new RegExp(`\\b${member}\\b`).test(String(r.stdout));
+      let layout = layouts.get(struct);
+      if (layout === undefined) {
+        layout = execa(path!, ['-lv', `struct ${struct}`], { reject: false, timeout: 30000 }).then((r) => String(r.stdout));
+        layouts.set(struct, layout);
+      }
+      return new RegExp(`\\b${member}\\b`).test(await layout);
     },
   };
 }

@@ -43,8 +43,9 @@ export async function judge(pack: PackDescriptor, h: HostFacts): Promise<Verdict
   if (!h.tracepointProgs.ok && pack.requires.some((r) => r.kind === 'tracepoint') && h.root && h.bpftrace.ok) {
     reasons.push({ what: `tracepoint programs: ${h.tracepointProgs.detail}`, fix: h.tracepointProgs.fix });
   }
-  for (const r of pack.requires) {
-    const c = await check(r, h);
+  const results = await Promise.all(pack.requires.map((r) => check(r, h)));
+  for (const [i, r] of pack.requires.entries()) {
+    const c = results[i];
     if (c.ok) continue;
     if (r.kind === 'function' && r.optional) degraded.push(c.what);
     else reasons.push({ what: c.what, fix: c.fix });

@@ -4,6 +4,11 @@
 // gracefully: SIGINT lets bpftrace detach its probes and drain, then SIGTERM, then SIGKILL.
 import { execa, type ResultPromise } from 'execa';
 
+/** The bpftrace to run: ZCTRACE_BPFTRACE (tests use a fake that replays captured runs), or PATH's. */
+export function bpftraceBin(): string {
+  return process.env.ZCTRACE_BPFTRACE || 'bpftrace';
+}
+
 const SPAWN = {
   buffer: false, reject: false, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe',
   // Its own process group: a terminal's Ctrl-C reaches zctrace only, which then stops
@@ -45,7 +50,7 @@ export class BpftraceRunner {
 
   /** Starts bpftrace; resolves once the pack says its probes are attached (call ready()). */
   start(): Promise<void> {
-    const bin = this.opts.bpftrace ?? 'bpftrace';
+    const bin = this.opts.bpftrace ?? bpftraceBin();
     const out = new LineSplitter((l) => this.opts.onLine(l), () => {}, 1 << 16);
     const err = new LineSplitter((l) => this.onStderrLine(l), () => {}, 1 << 16);
     const child = execa(bin, [this.opts.program, ...this.opts.params], SPAWN);
@@ -90,14 +95,25 @@ export class BpftraceRunner {
     if (child === undefined || this.exitInfo !== undefined) return;
     if (!this.stopping) {
       this.stopping = true;
-      child.kill('SIGINT');
-      const t1 = setTimeout(() => child.kill('SIGTERM'), graceMs);
-      const t2 = setTimeout(() => child.kill('SIGKILL'), graceMs + 5000);
+      this.signal('SIGINT');
+      const t1 = setTimeout(() => this.signal('SIGTERM'), graceMs);
+      const t2 = setTimeout(() => this.signal('SIGKILL'), graceMs + 5000);
       await this.exited;
       clearTimeout(t1);
       clearTimeout(t2);
     } else {
       await this.exited;
+    }
+  }
+
+  /** Signals bpftrace's whole process group (it has its own), so nothing it started lingers. */
+  private signal(sig: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      this.child?.kill(sig);
     }
   }
 

@@ -96,41 +96,48 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     if (signals === 1) stop(`interrupted (${sig})`);
     else {
       warn('second signal: killing bpftrace without waiting for it to drain');
-      process.kill(-(runner.pid ?? 0), 'SIGKILL');
+      if (runner.pid !== undefined) process.kill(-runner.pid, 'SIGKILL');
     }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const timers: NodeJS.Timeout[] = [];
-  try {
-    log.debug({ pack: o.pack.name, params: filterParams(o.filters) }, 'starting bpftrace');
-    await runner.start();
-    status?.attached();
+  // Everything that runs once the probes are attached: ticks, flushes, stats, the end.
+  const startTimers = (): void => {
+    const out = timers;
     let lastStats = { t: now(), events: 0 };
-    timers.push(setInterval(() => {
-      const tick: ZcEvent = { t: now(), ev: 'tick' };
-      emit(tick);
-    }, TICK_MS));
-    timers.push(setInterval(() => {
+    out.push(setInterval(() => emit({ t: now(), ev: 'tick' }), TICK_MS));
+    out.push(setInterval(() => {
       writer?.flush();
       status?.update(engine, now());
     }, 1000));
     if (o.output === 'json') {
-      timers.push(setInterval(() => {
+      out.push(setInterval(() => {
         const t = now();
         const tot = totals(engine);
         analysis.json?.stats({ type: 'stats', ...tot, rate: ((tot.events - lastStats.events) * 1e9) / Math.max(1, t - lastStats.t) });
         lastStats = { t, events: tot.events };
       }, Math.max(100, o.intervalNs / 1e6)));
     }
-    if (o.durationNs !== undefined) timers.push(setTimeout(() => stop('duration reached'), o.durationNs / 1e6));
+    if (o.durationNs !== undefined) out.push(setTimeout(() => stop('duration reached'), o.durationNs / 1e6));
     if (o.whileAttached) {
       o.whileAttached().then(
-        () => setTimeout(() => stop('workload finished'), o.settleMs ?? 1000),
+        () => out.push(setTimeout(() => stop('workload finished'), o.settleMs ?? 1000)),
         (err: ZctraceError) => stop('workload failed', err),
       );
     }
-    if (stopReason === undefined) await stopped;
+  };
+  try {
+    log.debug({ pack: o.pack.name, params: filterParams(o.filters) }, 'starting bpftrace');
+    // A signal while bpftrace is still attaching must stop the run too.
+    const started = runner.start();
+    started.catch(() => {});
+    await Promise.race([started, stopped]);
+    if (stopReason === undefined) {
+      status?.attached();
+      startTimers();
+      await stopped;
+    }
   } catch (err) {
     stop('could not start', err as ZctraceError);
   } finally {
