@@ -9,14 +9,18 @@ export interface DoctorReport {
   kernel: string;
   checks: Record<string, Check>;
   tracepoints: { name: string; present: boolean }[];
-  packs: (Verdict & { description: string; priority: number })[];
+  packs: (Verdict & { description: string; priority: number; variant?: { name: string; file: string; notes: string[] } })[];
 }
 
 export async function diagnose(h: HostFacts, packs: readonly PackDescriptor[] = PACKS): Promise<DoctorReport> {
   const names = new Set<string>();
   for (const p of packs) for (const r of p.requires) if (r.kind === 'tracepoint') names.add(r.name);
   const verdicts = [];
-  for (const p of packs) verdicts.push({ ...(await judge(p, h)), description: p.description, priority: p.priority });
+  for (const p of packs) {
+    const v = await judge(p, h);
+    const variant = v.usable && p.variant ? await p.variant(h) : undefined;
+    verdicts.push({ ...v, description: p.description, priority: p.priority, variant });
+  }
   return {
     kernel: h.kernel,
     checks: {
@@ -49,6 +53,10 @@ export function renderDoctor(r: DoctorReport): string {
   for (const p of r.packs) {
     out.push(`  ${p.usable ? 'usable  ' : 'unusable'} ${p.pack.padEnd(16)} ${p.description}`);
     for (const why of p.reasons) out.push(`           - ${why.what}${why.fix ? `\n             fix: ${why.fix}` : ''}`);
+    if (p.variant) {
+      out.push(`           variant ${p.variant.name} (probes/${p.variant.file})`);
+      for (const n of p.variant.notes) out.push(`           ~ ${n}`);
+    }
     for (const d of p.degraded) out.push(`           ~ runs, but: ${d}`);
   }
   const best = bestPack(r);

@@ -2,6 +2,7 @@
 // decoder that turns its output lines into engine events. Adding a pack = one .bt file, one
 // descriptor module under src/probes/packs/, one line in registry.ts.
 import type { ZcEvent } from '../engine/types.js';
+import type { HostFacts } from './host.js';
 
 /** One output line of a pack, split: `kind<TAB>t<TAB>key=value…` (probes/README.md). */
 export interface ProbeLine {
@@ -60,4 +61,19 @@ export interface PackDescriptor {
   /** What this pack cannot see, said by doctor and `probes show`. */
   blindSpots: string[];
   createDecoder(): Decoder;
+  /**
+   * Packs whose probe points differ between kernel versions pick their program here, from what
+   * the running kernel has (BTF, traceable functions); doctor prints the choice and its notes.
+   * Absent: `file` is used as is.
+   */
+  variant?(h: HostFacts): Promise<PackVariant>;
+  /** With `--aggregate`: a program that counts in BPF maps and prints only lifetime edges. */
+  aggregateFile?: string;
+}
+
+/** The program a pack chose for this kernel, and what that choice cannot see. */
+export interface PackVariant {
+  file: string;
+  name: string;
+  notes: string[];
 }

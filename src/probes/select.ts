@@ -18,14 +18,30 @@ function kindsFor(packs: readonly PackDescriptor[]): ProgramKind[] {
   return [...k];
 }
 
-export async function selectPack(name: string): Promise<PackDescriptor> {
+/** The chosen pack and the program file to run. */
+export interface Selected {
+  pack: PackDescriptor;
+  file: string;
+  variant?: string;
+}
+
+export async function selectPack(name: string, aggregate = false): Promise<Selected> {
   const candidates = name === 'auto' ? PACKS : [findPack(name)].filter((p): p is PackDescriptor => p !== undefined);
   if (candidates.length === 0) {
     throw new UsageError(`--pack: no pack named "${name}"`, `packs: ${PACKS.map((p) => p.name).join(', ')}, or auto`);
   }
-  const report = await diagnose(await hostFacts(kindsFor(candidates)), candidates);
+  const facts = await hostFacts(kindsFor(candidates));
+  const report = await diagnose(facts, aggregate ? candidates.filter((p) => p.aggregateFile) : candidates);
+  if (aggregate && report.packs.length === 0) {
+    throw new UsageError('--aggregate: no such pack has an in-kernel aggregation program', `packs with one: ${PACKS.filter((p) => p.aggregateFile).map((p) => p.name).join(', ') || 'none'}`);
+  }
   const chosen = name === 'auto' ? bestPack(report) : report.packs[0].usable ? name : undefined;
-  if (chosen !== undefined) return findPack(chosen)!;
+  if (chosen !== undefined) {
+    const pack = findPack(chosen)!;
+    if (aggregate) return { pack, file: pack.aggregateFile!, variant: 'aggregate' };
+    const v = report.packs.find((p) => p.pack === chosen)?.variant;
+    return { pack, file: v?.file ?? pack.file, variant: v?.name };
+  }
   const first = report.packs[0];
   if (name === 'auto') {
     throw new ProbeUnusableError('auto', `no pack can run here (${report.packs.map((p) => `${p.pack}: ${p.reasons[0]?.what}`).join('; ')})`, 'run `zctrace doctor` for every reason and fix');

@@ -17,6 +17,8 @@ import { StatusLine } from './status.js';
 
 export interface LiveOptions extends Omit<AnalysisOptions, 'json'> {
   pack: PackDescriptor;
+  /** The program to run (the pack's file, the variant chosen for this kernel, or its aggregate program). */
+  file?: string;
   filters: ProbeFilters;
   /** Output: NDJSON records, a status line (then a report), or only a status line (record). */
   output: 'json' | 'status' | 'quiet';
@@ -84,7 +86,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     },
   });
   const runner = new BpftraceRunner({
-    program: probePath(o.pack.file), params: filterParams(o.filters), onLine: (l) => parser.line(l),
+    program: probePath(o.file ?? o.pack.file), params: filterParams(o.filters), onLine: (l) => parser.line(l),
     onStderr: (l) => log.info({ bpftraceStderr: l }), attachTimeoutMs: o.attachTimeoutMs,
   });
   runner.onUnexpectedExit = (err) => stop('bpftrace died', new BpftraceError(`bpftrace died while tracing: ${err.message}`, err.hint));

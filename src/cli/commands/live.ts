@@ -32,7 +32,8 @@ export function registerLive(program: Command): void {
     .option('--interval <duration>', 'period of stats records with --headless', '10s')
     .option('--record <file>', 'also record the events to a trace file (replay reads it)')
     .option('--force', 'overwrite the --record file')
-    .option('--attach-timeout <duration>', 'how long bpftrace may take to attach its probes', '60s');
+    .option('--attach-timeout <duration>', 'how long bpftrace may take to attach its probes', '60s')
+    .option('--aggregate', 'count references in BPF maps and send only lifetime edges (heavy traffic; packs that have it)');
   addFilterOptions(live);
   addAnalysisOptions(live);
   live.action(async (o: Record<string, unknown>) => {
@@ -41,9 +42,9 @@ export function registerLive(program: Command): void {
     const duration = o.duration === undefined ? undefined : parseDuration('--duration', String(o.duration));
     const interval = parseDuration('--interval', String(o.interval));
     const attach = parseDuration('--attach-timeout', String(o.attachTimeout));
-    const pack = await selectPack(String(o.pack));
+    const sel = await selectPack(String(o.pack), o.aggregate === true);
     const r = await runLive({
-      ...a, pack, filters: f, output: o.headless ? 'json' : 'status', durationNs: duration, intervalNs: interval,
+      ...a, pack: sel.pack, file: sel.file, filters: f, output: o.headless ? 'json' : 'status', durationNs: duration, intervalNs: interval,
       attachTimeoutMs: attach / 1e6,
       record: o.record ? { path: String(o.record), force: o.force === true, command: `zctrace ${process.argv.slice(2).join(' ')}` } : undefined,
     });
@@ -56,15 +57,16 @@ export function registerLive(program: Command): void {
     .requiredOption('-o, --output <file>', 'trace file (*.gz to compress)')
     .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
     .option('--force', 'overwrite the output file')
-    .option('--attach-timeout <duration>', 'how long bpftrace may take to attach its probes', '60s');
+    .option('--attach-timeout <duration>', 'how long bpftrace may take to attach its probes', '60s')
+    .option('--aggregate', 'record lifetime edges counted in BPF maps instead of every reference (packs that have it)');
   addFilterOptions(record);
   record.action(async (o: Record<string, unknown>) => {
     const f = filters(o);
     const duration = o.duration === undefined ? undefined : parseDuration('--duration', String(o.duration));
     const attach = parseDuration('--attach-timeout', String(o.attachTimeout));
-    const pack = await selectPack(String(o.pack));
+    const sel = await selectPack(String(o.pack), o.aggregate === true);
     await runLive({
-      leakAfterNs: 10e9, pack, filters: f, output: 'quiet', durationNs: duration, intervalNs: 10e9, attachTimeoutMs: attach / 1e6,
+      leakAfterNs: 10e9, pack: sel.pack, file: sel.file, filters: f, output: 'quiet', durationNs: duration, intervalNs: 10e9, attachTimeoutMs: attach / 1e6,
       record: { path: String(o.output), force: o.force === true, command: `zctrace ${process.argv.slice(2).join(' ')}` },
     });
     process.exitCode = EXIT.ok;
