@@ -20,7 +20,7 @@
  *               notification (checked: the notification is not in the CQ at that moment).
  *               faulted = [K].
  *   reuse       request K's buffer is rewritten and submitted again as request K+1 before K's
- *               notification. faulted = [K].
+ *               notification. faulted = [K] (none when --count < 3: K+1 must exist).
  *   leak        the last L = min(4, count) requests are sent after the receiver stopped reading
  *               and its (small, fixed) receive window was filled with ordinary copied sends:
  *               TCP queues their pages unsent, so their first CQE arrives (res = bytes queued)

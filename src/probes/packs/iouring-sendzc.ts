@@ -105,10 +105,11 @@ export class IouringSendzcDecoder implements Decoder {
     const res = int(line.fields.get('res'));
     const more = line.fields.get('more');
     if (!obj || res === undefined || (more !== '0' && more !== '1')) return false;
-    const pid = this.ranges.get(obj)?.[0]?.pid;
+    const held = this.ranges.get(obj)?.[0];
     if (res < 0) {
       const e: ZcEvent = { t: line.t, ev: 'send_error', obj, errno: errnoName(-res) };
-      if (pid !== undefined) e.pid = pid;
+      if (held?.pid !== undefined) e.pid = held.pid;
+      if (held?.sock !== undefined) e.sock = held.sock;
       emit(e);
     }
     if (more === '0') {
@@ -155,6 +156,8 @@ export const iouringSendzc: PackDescriptor = {
     { kind: 'btf_member', struct: 'io_notif_data', member: 'zc_report' },
     { kind: 'btf_member', struct: 'io_async_msghdr', member: 'msg' },
     { kind: 'btf_member', struct: 'io_ring_ctx', member: 'file_table' },
+    { kind: 'btf_member', struct: 'io_file_table', member: 'data' },
+    { kind: 'btf_member', struct: 'io_rsrc_node', member: 'file_ptr' },
   ],
   priority: 40,
   blindSpots: [
@@ -166,7 +169,7 @@ export const iouringSendzc: PackDescriptor = {
     'copied is known only for requests that asked IORING_SEND_ZC_REPORT_USAGE; short (partial) sends are not reported, bytes is the amount requested',
     'with a pid/port/comm filter, notifications are matched to printed submits in a BPF map of BPFTRACE_MAP_KEYS_MAX (4096) entries: beyond that many holders in flight, later notifications are not printed and those holders look leaked',
     'the port filter drops requests whose socket is not AF_INET/AF_INET6; comm is the submitting thread (with SQPOLL, the iou-sqp thread)',
-    'opcode numbers (47, 48) and struct layouts are those of Linux 6.18 (checked by BTF at load, opcodes are not)',
+    'opcode numbers (47, 48) and struct layouts are those of Linux 6.18, the only kernel it was tested on (layouts are checked through BTF, opcodes are not)',
   ],
   createDecoder: () => new IouringSendzcDecoder(),
 };

@@ -1,0 +1,140 @@
+// Checks a captured iouring-sendzc run (raw bpftrace stdout) against the workload's own JSON
+// accounting, and runs bpftrace live against test/workloads/iouring_zc.c.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import { Engine } from '../../src/engine/engine.js';
+import type { EngineRecord, Finding, ZcEvent } from '../../src/engine/types.js';
+import type { ProbeLine } from '../../src/probes/pack.js';
+import { iouringSendzc } from '../../src/probes/packs/iouring-sendzc.js';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Decodes lines with a fresh decoder; counts the lines it refused. */
+export function decodeAll(lines: ProbeLine[]): { events: ZcEvent[]; unknown: number } {
+  const d = iouringSendzc.createDecoder();
+  const events: ZcEvent[] = [];
+  let unknown = 0;
+  for (const l of lines) if (!d.decode(l, (e) => events.push(e))) unknown++;
+  d.finish?.((e) => events.push(e));
+  return { events, unknown };
+}
+
+/** The workload's JSON accounting (test/workloads/iouring_zc.c). */
+export interface Accounting {
+  fault: string; pid: number; sends: number; bytes: number; completions: number; copied: number;
+  sock: string; faulted: number[]; mono_ns: number;
+}
+
+/** Splits raw bpftrace stdout the way the generic parser does (KIND TAB T TAB key=value...). */
+function parseCapture(text: string): { lines: ProbeLine[]; raw: { kind: string; T: bigint; obj?: string }[] } {
+  const lines: ProbeLine[] = [];
+  const raw: { kind: string; T: bigint; obj?: string }[] = [];
+  let t0: bigint | undefined;
+  text.split('\n').forEach((s, i) => {
+    const parts = s.split('\t');
+    if (parts.length < 2 || !/^[0-9]+$/.test(parts[1])) return; // bpftrace's own output
+    const T = BigInt(parts[1]);
+    t0 ??= T;
+    const fields = new Map<string, string>();
+    for (const kv of parts.slice(2)) {
+      const eq = kv.indexOf('=');
+      fields.set(kv.slice(0, eq), kv.slice(eq + 1));
+    }
+    lines.push({ kind: parts[0], t: Number(T - t0), fields, lineNo: i + 1 });
+    raw.push({ kind: parts[0], T, obj: fields.get('obj') });
+  });
+  return { lines, raw };
+}
+
+/** Checks a capture against the workload's JSON: counts, socket, and where the faults land. */
+export function checkCapture(text: string, acct: Accounting): void {
+  const { lines, raw } = parseCapture(text);
+  expect(lines[0].kind).toBe('ready'); // printed once every probe is attached
+  const { events, unknown } = decodeAll(lines.slice(1));
+  expect(unknown).toBe(0);
+
+  const submits = events.filter((e) => e.ev === 'submit' && e.pid === acct.pid);
+  expect(submits).toHaveLength(acct.sends);
+  expect(submits.reduce((n, e) => n + (e.bytes ?? 0), 0)).toBe(acct.bytes);
+  for (const e of submits) expect(e.sock).toBe(acct.sock);
+  const mine = new Set(submits.map((e) => e.obj));
+  const ring = submits[0].obj!.replace(/#\d+$/, '');
+  expect(mine).toEqual(new Set(submits.map((_, i) => `${ring}#${i + 1}`)));
+
+  // notifications posted before the workload made its accounting (bpftrace's nsecs and the
+  // workload's mono_ns are both CLOCK_MONOTONIC)
+  const before = raw.filter((r) => r.kind === 'done' && mine.has(r.obj) && r.T <= BigInt(acct.mono_ns));
+  expect(before).toHaveLength(acct.completions);
+  const doneObjs = new Set(before.map((r) => r.obj));
+  const copied = events.filter((e) => e.ev === 'done' && e.copied && doneObjs.has(e.obj));
+  expect(copied).toHaveLength(acct.copied);
+
+  // other processes may be traced too (a concurrent run): judge only this workload's holders
+  const frees = events.filter((e) => e.ev === 'free' && mine.has(e.obj));
+  const reason = { none: undefined, leak: undefined, 'early-free': 'unmap', reuse: 'reuse' }[acct.fault];
+  expect(frees.map((e) => [e.obj, e.reason])).toEqual(reason ? acct.faulted.map((ud) => [`${ring}#${ud}`, reason]) : []);
+  if (acct.fault === 'leak') {
+    expect([...mine].filter((o) => !doneObjs.has(o))).toEqual(acct.faulted.map((ud) => `${ring}#${ud}`));
+  }
+
+  // and the engine draws the finding on exactly the faulted holders
+  const records: EngineRecord[] = [];
+  const engine = new Engine({ leakAfterNs: 1e9, onRecord: (r) => records.push(r) });
+  for (const e of events) if (e.obj === undefined || mine.has(e.obj)) engine.push(e);
+  engine.end();
+  const findings = records.filter((r) => r.type === 'finding' && r.kind !== 'copy_fallback') as Finding[];
+  const kind = { none: undefined, leak: 'leak', 'early-free': 'early_free', reuse: 'early_free' }[acct.fault];
+  expect(findings.map((f) => [f.kind, f.obj])).toEqual(kind ? acct.faulted.map((ud) => [kind, `${ring}#${ud}`]) : []);
+}
+
+/** Why the live test cannot run here, or null. */
+export function liveUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root';
+  if (!existsSync('/sys/kernel/tracing/events/io_uring/io_uring_submit_req')) return 'no io_uring tracepoints (tracefs mounted?)';
+  if (!existsSync('/usr/include/liburing.h')) return 'no liburing-dev';
+  for (const tool of ['bpftrace', 'gcc']) {
+    try {
+      execFileSync('which', [tool], { stdio: 'ignore' });
+    } catch {
+      return `no ${tool}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Starts bpftrace, waits for the program's `ready` line (printed from BEGIN, it reaches stdout
+ * only once every probe is attached; "Attaching N probes..." comes too early), runs the
+ * workload, waits for late notifications, stops bpftrace with SIGINT.
+ */
+export async function traceRun(bin: string, args: string[]): Promise<{ out: string; json: string }> {
+  const bt = spawn('bpftrace', [join(root, 'probes/iouring-sendzc.bt'), '0', '0', 'iouring_zc'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<void>((resolve) => bt.on('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('bpftrace did not attach in 60 s')), 60_000);
+    bt.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (/^ready\t/m.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    bt.on('exit', (code) => reject(new Error(`bpftrace exited (${code}) before attaching`)));
+  });
+  let json = '';
+  try {
+    json = (await promisify(execFile)(bin, args, { timeout: 60_000 })).stdout;
+    await new Promise((r) => setTimeout(r, 1000)); // late notifications (leak) reach the trace
+  } finally {
+    bt.kill('SIGINT');
+    await exited;
+  }
+  return { out, json };
+}
