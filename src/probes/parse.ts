@@ -5,6 +5,7 @@
 // once every probe is attached (checked on this machine), so events after it are not missed.
 import type { ZcEvent } from '../engine/types.js';
 import type { Decoder, ProbeLine } from './pack.js';
+import { Reorder } from './reorder.js';
 
 export interface ParserHooks {
   emit(e: ZcEvent): void;
@@ -22,6 +23,8 @@ export function splitOrigin(t0: bigint): { hi: number; lo: number } {
 }
 
 const LOST_PREFIX = 'Lost ';
+/** Internal line kind of a loss while it waits in the reorder buffer. */
+const LOST_KIND = '\u0000lost';
 
 export class ProbeParser {
   lineNo = 0;
@@ -29,8 +32,11 @@ export class ProbeParser {
   lastT = 0;
   private readonly t0hi: number;
   private readonly t0lo: number;
+  private readonly reorder: Reorder;
+  private readonly ready: ProbeLine[] = [];
 
-  constructor(private readonly decoder: Decoder, t0: bigint, private readonly hooks: ParserHooks) {
+  constructor(private readonly decoder: Decoder, t0: bigint, private readonly hooks: ParserHooks, windowNs?: number) {
+    this.reorder = new Reorder(windowNs);
     const o = splitOrigin(t0);
     this.t0hi = o.hi;
     this.t0lo = o.lo;
@@ -69,13 +75,32 @@ export class ProbeParser {
       pos = next;
     }
     if (t > this.lastT) this.lastT = t;
-    const line: ProbeLine = { kind, t, fields, lineNo: this.lineNo };
-    if (!this.decoder.decode(line, this.hooks.emit)) this.hooks.bad(this.lineNo, `unknown line kind "${kind}"`, raw);
+    this.reorder.push({ kind, t, fields, lineNo: this.lineNo }, this.ready);
+    this.decodeReady();
   }
 
-  /** Called at the end of the run. */
+  /**
+   * Decodes every line at or before `t` (the live loop calls it with the clock minus the
+   * reorder window, so lines do not wait for the next one when the host goes quiet).
+   */
+  flush(t: number): void {
+    this.reorder.release(t, this.ready);
+    this.decodeReady();
+  }
+
+  /** Called at the end of the run: everything still waiting is decoded. */
   finish(): void {
+    this.reorder.drain(this.ready);
+    this.decodeReady();
     this.decoder.finish?.(this.hooks.emit);
+  }
+
+  private decodeReady(): void {
+    for (const line of this.ready) {
+      if (line.kind === LOST_KIND) this.hooks.emit({ t: line.t, ev: 'lost', n: Number(line.fields.get('n')) });
+      else if (!this.decoder.decode(line, this.hooks.emit)) this.hooks.bad(line.lineNo, `unknown line kind "${line.kind}"`, `${line.kind}\t…`);
+    }
+    this.ready.length = 0;
   }
 
   /** bpftrace's own lines. */
@@ -83,7 +108,9 @@ export class ProbeParser {
     if (raw.startsWith(LOST_PREFIX) && raw.endsWith(' events')) {
       const n = Number(raw.slice(LOST_PREFIX.length, -' events'.length));
       if (Number.isInteger(n)) {
-        this.hooks.emit({ t: this.lastT, ev: 'lost', n });
+        // In time order with the lines around it, so lifetimes open across the gap are the right ones.
+        this.reorder.push({ kind: LOST_KIND, t: this.lastT, fields: new Map([['n', String(n)]]), lineNo: this.lineNo }, this.ready);
+        this.decodeReady();
         return;
       }
     }

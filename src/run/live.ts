@@ -6,6 +6,7 @@ import type { ZcEvent } from '../engine/types.js';
 import { totals } from '../engine/snapshot.js';
 import type { PackDescriptor, ProbeFilters } from '../probes/pack.js';
 import { ProbeParser } from '../probes/parse.js';
+import { REORDER_WINDOW_NS } from '../probes/reorder.js';
 import { BpftraceRunner } from '../probes/runner.js';
 import { newHeader } from '../trace/header.js';
 import { TraceWriter } from '../trace/writer.js';
@@ -108,7 +109,13 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   const startTimers = (): void => {
     const out = timers;
     let lastStats = { t: now(), events: 0 };
-    out.push(setInterval(() => emit({ t: now(), ev: 'tick' }), TICK_MS));
+    // Ticks trail the clock by the reorder window: every line before the tick is decoded first,
+    // so a late completion is never judged after its holder was aged past the threshold.
+    out.push(setInterval(() => {
+      const t = Math.max(0, now() - REORDER_WINDOW_NS);
+      parser.flush(t);
+      emit({ t, ev: 'tick' });
+    }, TICK_MS));
     out.push(setInterval(() => {
       writer?.flush();
       status?.update(engine, now());
