@@ -8,6 +8,7 @@ import { registerSynth } from './commands/synth.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerProbes } from './commands/probes.js';
 import { registerLive } from './commands/live.js';
+import { registerDemo } from './commands/demo.js';
 import { setLogLevel } from '../util/log.js';
 
 const program = new Command('zctrace')
@@ -23,6 +24,7 @@ program.hook('preAction', (cmd) => {
   if (level) setLogLevel(level);
 });
 
+registerDemo(program);
 registerDoctor(program);
 registerProbes(program);
 registerLive(program);

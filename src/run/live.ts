@@ -38,6 +38,9 @@ export interface LiveResult {
   failHit: boolean;
   ended: string;
   events: number;
+  /** submit and done events seen (the demo compares them with the workload's accounting). */
+  submits: number;
+  completions: number;
   recorded?: number;
 }
 
@@ -172,5 +175,9 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     process.stdout.write(`recorded ${writer.eventsWritten} events to ${writer.path} (pack ${o.pack.name}; ${stopReason})\n`);
   }
   if (fatal) throw fatal;
-  return { failHit: analysis.failHit, ended: stopReason ?? 'stopped', events: totals(engine).events, recorded: writer?.eventsWritten };
+  const tot = totals(engine);
+  return {
+    failHit: analysis.failHit, ended: stopReason ?? 'stopped', events: tot.events, recorded: writer?.eventsWritten,
+    submits: tot.eventsByKind.submit ?? 0, completions: tot.eventsByKind.done ?? 0,
+  };
 }
