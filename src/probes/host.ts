@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { classifyStderr, isNoise } from './bpftrace-errors.js';
 import { bpftraceBin } from './runner.js';
+import { Btf } from './btf.js';
 
 export interface Check {
   ok: boolean;
@@ -109,7 +110,7 @@ export async function hostFacts(tryKinds: ProgramKind[] = ['tracepoint', 'kprobe
     attempt('kfunc', 'kfunc:tcp_sendmsg'),
   ]);
 
-  const layouts = new Map<string, Promise<string>>();
+  let btfTypes: Btf | undefined;
   let functions: Set<string> | undefined;
   const loadFunctions = (): Set<string> => {
     if (functions) return functions;
@@ -129,13 +130,9 @@ export async function hostFacts(tryKinds: ProgramKind[] = ['tracepoint', 'kprobe
     },
     hasFunction: (name) => loadFunctions().has(name),
     hasBtfMember: async (struct, member) => {
-      if (!bpftrace.ok) return false;
-      let layout = layouts.get(struct);
-      if (layout === undefined) {
-        layout = execa(path!, ['-lv', `struct ${struct}`], { reject: false, timeout: 30000 }).then((r) => String(r.stdout));
-        layouts.set(struct, layout);
-      }
-      return new RegExp(`\\b${member}\\b`).test(await layout);
+      if (!btf.ok) return false;
+      btfTypes ??= Btf.vmlinux();
+      return btfTypes.hasMember(struct, member);
     },
   };
 }

@@ -40,7 +40,8 @@ export async function judge(pack: PackDescriptor, h: HostFacts): Promise<Verdict
   const degraded: string[] = [];
   if (!h.root) reasons.push({ what: 'not running as root', fix: 'run as root' });
   if (!h.bpftrace.ok) reasons.push({ what: 'bpftrace is not installed', fix: h.bpftrace.fix });
-  if (!h.tracepointProgs.ok && pack.requires.some((r) => r.kind === 'tracepoint') && h.root && h.bpftrace.ok) {
+  const tried = !h.tracepointProgs.detail.startsWith('not checked');
+  if (tried && !h.tracepointProgs.ok && pack.requires.some((r) => r.kind === 'tracepoint') && h.root && h.bpftrace.ok) {
     reasons.push({ what: `tracepoint programs: ${h.tracepointProgs.detail}`, fix: h.tracepointProgs.fix });
   }
   const results = await Promise.all(pack.requires.map((r) => check(r, h)));

@@ -6,11 +6,15 @@ import { hostFacts, type ProgramKind } from './host.js';
 import type { PackDescriptor } from './pack.js';
 import { findPack, PACKS } from './registry.js';
 
+/**
+ * The program types worth a trial load before choosing: kprobes and kfunc, which decide between
+ * packs. A tracepoint program that cannot load is reported clearly by bpftrace itself, so it
+ * is not tried first (each trial costs seconds on a busy host; doctor still tries all).
+ */
 function kindsFor(packs: readonly PackDescriptor[]): ProgramKind[] {
   const k = new Set<ProgramKind>();
   for (const p of packs) {
     for (const r of p.requires) {
-      if (r.kind === 'tracepoint') k.add('tracepoint');
       if (r.kind === 'kprobes') k.add('kprobe');
       if (r.kind === 'kfunc') k.add('kfunc');
     }
