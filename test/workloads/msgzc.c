@@ -5,37 +5,48 @@
  * Build:  gcc -O2 -Wall -o msgzc msgzc.c      (or: make -C test/workloads)
  * Run:    ./msgzc [--fault none|leak|early-free|reuse] [--count N] [--size BYTES]
  *                 [--buffers K] [--fault-every M] [--duration SEC] [--slow-receiver]
- *                 [--ipv6] [--port P] [--sendmmsg] [--interval-us US] [--verbose]
+ *                 [--ipv6] [--port P] [--sendmmsg] [--batch B] [--interval-us US]
+ *                 [--tx-timestamps] [--verbose]
  *
- * The sender (the parent, whose pid is "pid" in the report) owns a pool of --buffers
- * buffers, each its own mmap'ed region, and sends --count MSG_ZEROCOPY messages of --size
- * bytes, using buffer (send index % K). It reuses a buffer only after the completion of its
- * previous send was read from the error queue, as the MSG_ZEROCOPY contract requires.
+ * The sender (the parent, whose pid is "pid" in the report) owns a pool of --buffers (8)
+ * buffers, each its own mmap'ed region, and sends --count (64) MSG_ZEROCOPY messages of --size
+ * (65536) bytes, using buffer (send index % K). It reuses a buffer only after the completion of
+ * its previous send was read from the error queue, as the MSG_ZEROCOPY contract requires.
  * The receiver (a forked child) reads the stream and checks every chunk's byte pattern.
  *
  * Faults hit the sends whose index i satisfies i % M == M - 1 (M = --fault-every, 16 by
  * default), so they are deterministic and their zero-copy ids are listed in faulted_ids:
  *   leak        never read completions; every send gets a fresh buffer (never reused or
  *               unmapped), so nothing but the missing completions is wrong. faulted_ids
- *               lists every id sent. The sender may hit ENOBUFS (optmem): counted, retried.
+ *               lists every id sent (the first 4096; faulted_total counts them all). The
+ *               process exits without close(2): the exit closes the socket.
  *   early-free  munmap the buffer right after its send, before its completion is read
  *               (a fresh region replaces it in the pool).
  *   reuse       right after the send, rewrite the buffer and send it again (the next send
  *               index) while the first send's completion is still unread; the faulted id is
- *               the first send's. The receiver may then see the new bytes in the old chunk.
- * --sendmmsg sends in batches of 4 messages with sendmmsg(2) (faults still apply per send).
- * --duration holds the process, its socket and its buffers for SEC seconds after the last
- * send (still reaping completions unless --fault leak), so a tracer sees the state.
- * --interval-us paces the sends (to attach a tracer to a sender already running).
+ *               the first send's. The receiver may then see the new bytes in the old chunk
+ *               (rx_corrupt_chunks): the corruption an early free causes.
+ * ENOBUFS from a send is counted, completions are read (except in leak mode) and the send is
+ * retried; in leak mode it gives up after ~1 s of ENOBUFS (gave_up). On loopback the kernel
+ * coalesces in-order completions into one queued notification, so a leaking sender alone
+ * does not run out of optmem; --tx-timestamps (SO_TIMESTAMPING, TX timestamps queued between
+ * the completions so they cannot coalesce) makes --fault leak hit ENOBUFS after a few hundred
+ * 64 KiB sends (timing-dependent).
+ * --sendmmsg sends in batches of --batch (4, at most 64) messages with sendmmsg(2); a batch
+ * ends at a faulted index. --duration holds the process, its socket and its buffers for SEC
+ * seconds after the last send (still reading completions unless --fault leak), so a tracer
+ * sees the state. --interval-us paces the sends (to attach a tracer to a running sender).
  * --verbose logs each send (index, id, address, length) and completion range on stderr.
  *
  * Output: one JSON line on stdout at the end, the workload's own accounting:
  *   {"workload":"msgzc","fault":..,"pid":sender,"receiver_pid":..,"sends":N,"bytes":B,
- *    "completions":C,"copied":K,"enobufs":E,"sock":"127.0.0.1:a>127.0.0.1:b",
- *    "first_id":0,"next_id":N,"faulted_ids":[..],"sendmmsg_calls":S,"rx_bytes":..,
- *    "rx_corrupt_chunks":..,"gave_up":false}
- * completions counts ids (each id of a coalesced range once); copied counts ids completed
- * with SO_EE_CODE_ZEROCOPY_COPIED. sends counts successful zero-copy sends (= ids used).
+ *    "completions":C,"copied":K,"enobufs":E,"sock":"127.0.0.1:a>127.0.0.1:b","first_id":0,
+ *    "next_id":N,"faulted_ids":[..],"faulted_total":F,"sendmmsg_calls":S,"rx_bytes":..,
+ *    "rx_corrupt_chunks":..,"gave_up":false,"send_s":seconds from first to last send}
+ * sends counts zero-copy sends that succeeded (each took one id: first_id..next_id-1);
+ * completions counts ids read back (each id of a coalesced range once); copied those read with
+ * SO_EE_CODE_ZEROCOPY_COPIED (all of them on loopback, which copies on delivery); enobufs
+ * counts send calls that failed with ENOBUFS. Exit status 2 on a setup or I/O error.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -51,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -72,15 +84,15 @@
 enum fault { F_NONE, F_LEAK, F_EARLY_FREE, F_REUSE };
 static const char *fault_names[] = { "none", "leak", "early-free", "reuse" };
 
-#define BATCH 4
+#define MAX_BATCH 64
 #define MAX_FAULTED 4096
 
 static struct {
 	enum fault fault;
-	long count, size, buffers, every, interval_us;
+	long count, size, buffers, every, interval_us, batch;
 	double duration;
 	int slow, ipv6, port, use_mmsg, verbose, tstamp;
-} opt = { F_NONE, 64, 65536, 8, 16, 0, 0, 0, 0, 0, 0, 0, 0 };
+} opt = { F_NONE, 64, 65536, 8, 16, 0, 4, 0, 0, 0, 0, 0, 0, 0 };
 
 /* One pool slot: a region and the ids sent from it whose completion is still unread. */
 struct slot {
@@ -92,7 +104,7 @@ struct slot {
 static struct slot *slots;
 static unsigned char *completed;   /* per id: its completion was read */
 static uint32_t ncompleted;        /* size of completed[] */
-static long sends, enobufs, completions, copied, mmsg_calls, nfaulted, rx_corrupt;
+static long sends, enobufs, completions, copied, mmsg_calls, nfaulted, faulted_total, rx_corrupt;
 static long long bytes, rx_bytes;
 static uint32_t next_id;           /* the id the next zero-copy send gets (sk_zckey) */
 static uint32_t faulted[MAX_FAULTED];
@@ -202,18 +214,18 @@ static void note_sent(struct slot *s, long i, uint32_t id, long len)
 static int on_enobufs(int fd, int *tries)
 {
 	enobufs++;
-	if (opt.fault != F_LEAK)
+	if (opt.fault != F_LEAK) {
 		reap(fd, 10);
-	else
-		usleep(1000);
-	return ++*tries < 2000;
+		return ++*tries < 1000;
+	}
+	usleep(1000 << *tries);   /* nothing frees optmem but the kernel: ~1 s in all */
+	return ++*tries < 10;
 }
 
-/* Send the whole chunk of slot s (index i) with MSG_ZEROCOPY; a short send resends the rest
- * (each call takes its own id). Returns 0, or -1 when ENOBUFS persisted. */
-static int send_one(int fd, struct slot *s, long i)
+/* Send the chunk of slot s (index i) from byte off on with MSG_ZEROCOPY; a short send
+ * resends the rest (each call takes its own id). Returns 0, or -1 when ENOBUFS persisted. */
+static int send_from(int fd, struct slot *s, long i, long off)
 {
-	long off = 0;
 	int tries = 0;
 	while (off < opt.size) {
 		struct iovec iov = { s->buf + off, opt.size - off };
@@ -235,12 +247,17 @@ static int send_one(int fd, struct slot *s, long i)
 	return 0;
 }
 
+static int send_one(int fd, struct slot *s, long i)
+{
+	return send_from(fd, s, i, 0);
+}
+
 /* Send n chunks (slots sl[], send indexes i0..) with sendmmsg; returns how many were sent
- * whole. A short message is completed with send_one. */
+ * whole. A short message is completed with send_from. */
 static long send_batch(int fd, struct slot **sl, long i0, int n)
 {
-	struct mmsghdr mm[BATCH];
-	struct iovec iov[BATCH];
+	struct mmsghdr mm[MAX_BATCH];
+	struct iovec iov[MAX_BATCH];
 	int done = 0, tries = 0;
 	while (done < n) {
 		int k = n - done;
@@ -265,20 +282,9 @@ static long send_batch(int fd, struct slot **sl, long i0, int n)
 		for (int j = 0; j < r; j++) {
 			struct slot *s = sl[done + j];
 			note_sent(s, i0 + done + j, next_id++, mm[j].msg_len);
-			if (mm[j].msg_len < (unsigned)opt.size) {   /* short: send the rest */
-				long off = mm[j].msg_len;
-				while (off < opt.size) {
-					struct iovec v = { s->buf + off, opt.size - off };
-					struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
-					ssize_t w = sendmsg(fd, &m, MSG_ZEROCOPY);
-					if (w < 0 && (errno == EINTR || errno == ENOBUFS))
-						continue;
-					if (w < 0)
-						die("sendmsg(MSG_ZEROCOPY)");
-					note_sent(s, i0 + done + j, next_id++, w);
-					off += w;
-				}
-			}
+			if (mm[j].msg_len < (unsigned)opt.size &&   /* short: send the rest */
+			    send_from(fd, s, i0 + done + j, mm[j].msg_len))
+				return done + j;
 		}
 		done += r;
 	}
@@ -292,6 +298,7 @@ static int is_faulted(long i)
 
 static void add_faulted(uint32_t id)
 {
+	faulted_total++;
 	if (nfaulted < MAX_FAULTED)
 		faulted[nfaulted++] = id;
 }
@@ -311,12 +318,20 @@ static void receiver(int lfd, int report_fd)
 			continue;
 		if (r <= 0)
 			break;
-		for (ssize_t k = 0; k < r; k++) {
+		for (ssize_t k = 0; k < r;) {   /* the part of this read inside one chunk */
 			long long chunk = (pos + k) / opt.size;
-			if (b[k] != pattern(chunk) && chunk != bad_chunk) {
+			ssize_t seg = (chunk + 1) * opt.size - (pos + k);
+			if (seg > r - k)
+				seg = r - k;
+			unsigned char want = pattern(chunk);
+			int bad = 0;
+			for (ssize_t j = 0; j < seg; j++)
+				bad |= b[k + j] != want;
+			if (bad && chunk != bad_chunk) {
 				bad_chunk = chunk;
 				rx_corrupt++;
 			}
+			k += seg;
 		}
 		pos += r;
 		if (opt.slow)
@@ -367,7 +382,7 @@ static void parse(int argc, char **argv)
 		{ "buffers", 1, 0, 'b' }, { "fault-every", 1, 0, 'e' }, { "duration", 1, 0, 'd' },
 		{ "slow-receiver", 0, 0, 'S' }, { "ipv6", 0, 0, '6' }, { "port", 1, 0, 'p' },
 		{ "sendmmsg", 0, 0, 'm' }, { "interval-us", 1, 0, 'i' }, { "verbose", 0, 0, 'v' },
-		{ "tx-timestamps", 0, 0, 'T' },
+		{ "tx-timestamps", 0, 0, 'T' }, { "batch", 1, 0, 'B' },
 		{ 0, 0, 0, 0 } };
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -393,13 +408,15 @@ static void parse(int argc, char **argv)
 		case 'i': opt.interval_us = atol(optarg); break;
 		case 'v': opt.verbose = 1; break;
 		case 'T': opt.tstamp = 1; break;
+		case 'B': opt.batch = atol(optarg); break;
 		default: usage();
 		}
 	}
 	if (opt.count < 1 || opt.size < 1 || opt.buffers < 1 || opt.every < 1 ||
-	    opt.port < 0 || opt.port > 65535 || opt.duration < 0 || opt.interval_us < 0) {
+	    opt.port < 0 || opt.port > 65535 || opt.duration < 0 || opt.interval_us < 0 ||
+	    opt.batch < 1 || opt.batch > MAX_BATCH) {
 		fprintf(stderr, "msgzc: --count, --size, --buffers, --fault-every must be >= 1, "
-			"--port 0..65535, --duration and --interval-us >= 0\n");
+			"--port 0..65535, --duration and --interval-us >= 0, --batch 1..64\n");
 		usage();
 	}
 }
@@ -479,6 +496,7 @@ int main(int argc, char **argv)
 	if (child < 0)
 		die("fork");
 	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);   /* never outlive a sender that died */
 		close(rp[0]);
 		receiver(lfd, rp[1]);
 	}
@@ -490,14 +508,17 @@ int main(int argc, char **argv)
 		die("socket");
 	if (setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)))
 		die("setsockopt(SO_ZEROCOPY)");
-	if (opt.tstamp) {
+	if (connect(fd, (void *)&ss, sl))
+		die("connect");
+	if (opt.tstamp) {   /* OPT_ID needs a connected TCP socket */
 		/* SOF_TIMESTAMPING_TX_SCHED|TX_SOFTWARE|SOFTWARE|OPT_ID|TX_ACK|OPT_TSONLY */
 		int ts = (1 << 8) | (1 << 1) | (1 << 4) | (1 << 7) | (1 << 9) | (1 << 11);
 		if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &ts, sizeof(ts)))
 			die("setsockopt(SO_TIMESTAMPING)");
+		int rb = 64 << 20;   /* room for the timestamps, so none is dropped (root: FORCE) */
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rb, sizeof(rb)))
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb));
 	}
-	if (connect(fd, (void *)&ss, sl))
-		die("connect");
 	char sock[128];
 	sockname(fd, sock, sizeof(sock));
 
@@ -511,14 +532,15 @@ int main(int argc, char **argv)
 		for (long k = 0; k < nslots; k++)
 			slots[k].buf = map_buf();
 
+	double t_start = now_s();
 	for (long i = 0; i < opt.count && !gave_up;) {
 		if (opt.interval_us)
 			usleep(opt.interval_us);
 		if (opt.fault != F_LEAK)
 			reap(fd, 0);
 		int n = 1;
-		if (opt.use_mmsg) {   /* a batch stops before a faulted index's successor */
-			n = BATCH < opt.count - i ? BATCH : opt.count - i;
+		if (opt.use_mmsg) {   /* a batch ends at a faulted index */
+			n = opt.batch < opt.count - i ? opt.batch : opt.count - i;
 			for (int j = 0; j < n - 1; j++)
 				if (is_faulted(i + j)) {
 					n = j + 1;
@@ -527,7 +549,7 @@ int main(int argc, char **argv)
 			if (opt.fault != F_LEAK && n > opt.buffers)
 				n = opt.buffers;
 		}
-		struct slot *sl[BATCH];
+		struct slot *sl[MAX_BATCH];
 		for (int j = 0; j < n; j++)
 			sl[j] = take_slot(fd, i + j);
 		long sent;
@@ -541,6 +563,8 @@ int main(int argc, char **argv)
 		for (long j = 0; j < sent; j++)
 			i += 1 + after_send(fd, sl[j], i);
 	}
+
+	double send_s = now_s() - t_start;
 
 	/* Hold: the state stays (the leak stays visible); completions are still read. */
 	double end = now_s() + opt.duration;
@@ -569,7 +593,7 @@ int main(int argc, char **argv)
 	       sock, next_id);
 	for (long k = 0; k < nfaulted; k++)
 		printf("%s%u", k ? "," : "", faulted[k]);
-	printf("],\"sendmmsg_calls\":%ld,\"rx_bytes\":%lld,\"rx_corrupt_chunks\":%ld,\"gave_up\":%s}\n",
-	       mmsg_calls, rx_bytes, rx_corrupt, gave_up ? "true" : "false");
+	printf("],\"faulted_total\":%ld,\"sendmmsg_calls\":%ld,\"rx_bytes\":%lld,\"rx_corrupt_chunks\":%ld,\"gave_up\":%s,"
+	       "\"send_s\":%.6f}\n", faulted_total, mmsg_calls, rx_bytes, rx_corrupt, gave_up ? "true" : "false", send_s);
 	return 0;
 }

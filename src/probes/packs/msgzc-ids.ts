@@ -4,8 +4,8 @@
 // reports completions as inclusive ranges [lo, hi] that are coalesced, may arrive out of order,
 // and may wrap past 2^32 - 1. A socket's ids still in flight are kept as a few intervals (one in
 // the usual in-order case), so a range of a million ids costs no more than a range of one.
-// Completions seen before their send are kept briefly too: bpftrace reads one buffer per CPU,
-// so a reaper thread's line can arrive ahead of the sender's (probes/iouring-sendzc saw it).
+// Completions seen before their send are kept briefly too: a reaper thread can read an id's
+// completion before the sending thread's sendmsg has returned and printed its submit line.
 
 /** 2^32: ids live in [0, U32). */
 export const U32 = 0x1_0000_0000;
@@ -38,7 +38,7 @@ export class IdSet {
   add(id: number): number {
     const last = this.iv[this.iv.length - 1];
     if (last !== undefined && last[1] + 1 === id) last[1] = id;
-    else if (this.has(id)) return 0;
+    else if (last !== undefined && id <= last[1] && this.has(id)) return 0; // a repeated line
     else this.iv.push([id, id]);
     this.count++;
     let dropped = 0;
