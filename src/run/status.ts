@@ -5,7 +5,11 @@ import { totals } from '../engine/snapshot.js';
 import type { EngineRecord } from '../engine/types.js';
 import { fmtBytes, fmtCount, fmtNs } from '../util/format.js';
 
+/** Records of one kind shown as lines before the rest are only counted. */
+const PER_KIND = 5;
+
 export class StatusLine {
+  private readonly shown = new Map<string, number>();
   private lastEvents = 0;
   private lastT = 0;
   private drawn = false;
@@ -19,6 +23,15 @@ export class StatusLine {
 
   record(r: EngineRecord): void {
     if (!this.showFindings) return;
+    // A fault usually hits many holders at once (a sender that never reaps leaks every
+    // buffer): the first few per kind are shown, the rest are counted in the report.
+    const key = r.type === 'finding' ? r.kind : r.type;
+    const n = (this.shown.get(key) ?? 0) + 1;
+    this.shown.set(key, n);
+    if (n > PER_KIND) {
+      if (n === PER_KIND + 1) this.print(`… more ${key} records are counted, not shown (the report at the end lists them)`);
+      return;
+    }
     const line = r.type === 'finding'
       ? `! ${r.kind}${r.uncertain ? ' (uncertain)' : ''} ${r.obj} #${r.seq}: ${r.detail}${r.sock ? ` [${r.sock}]` : ''}${r.comm ? ` ${r.pid}/${r.comm}` : ''}`
       : `~ leak resolved: ${r.obj} #${r.seq} completed after ${fmtNs(r.duration)} (a stall)`;
