@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander';
 import { FAULTS, runDemo } from '../../run/demo.js';
 import { selectPack } from '../../probes/select.js';
 import { EXIT } from '../exit-codes.js';
+import { ProbeUnusableError } from '../../util/errors.js';
 import { parseChoice, parseDuration, parseIntIn, parseKinds } from '../options.js';
 
 export function registerDemo(program: Command): void {
@@ -24,7 +25,14 @@ export function registerDemo(program: Command): void {
       const durationNs = o.duration === undefined ? undefined : parseDuration('--duration', String(o.duration));
       const count = parseIntIn('--count', String(o.count), 1, 1_000_000);
       const attach = parseDuration('--attach-timeout', String(o.attachTimeout));
-      const selected = await selectPack(String(o.pack));
+      const selected = await selectPack(String(o.pack)).catch((err: unknown) => {
+        // No live tracing here: point at what still works without a kernel.
+        if (err instanceof ProbeUnusableError) {
+          throw new ProbeUnusableError(err.pack, err.message.replace(/^pack [^:]+: /, ''),
+            `${err.hint ?? 'run `zctrace doctor`'}; meanwhile \`zctrace replay examples/demo.trace.gz\` shows the analysis on a bundled trace`);
+        }
+        throw err;
+      });
       const { live, workload } = await runDemo({
         selected, fault, count, output: o.headless ? 'json' : 'status', leakAfterNs, failOn, durationNs,
         slowReceiver: o.slowReceiver === true, attachTimeoutMs: attach / 1e6,
