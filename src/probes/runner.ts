@@ -53,7 +53,10 @@ export class BpftraceRunner {
     const bin = this.opts.bpftrace ?? bpftraceBin();
     const out = new LineSplitter((l) => this.opts.onLine(l), () => {}, 1 << 16);
     const err = new LineSplitter((l) => this.onStderrLine(l), () => {}, 1 << 16);
-    const child = execa(bin, [this.opts.program, ...this.opts.params], SPAWN);
+    // 256 pages (1 MiB) of perf ring buffer per CPU instead of bpftrace's 64: bursts of sends
+    // on a busy host otherwise overflow it before bpftrace is scheduled to drain it.
+    const env = { ...process.env, BPFTRACE_PERF_RB_PAGES: process.env.BPFTRACE_PERF_RB_PAGES ?? '256' };
+    const child = execa(bin, [this.opts.program, ...this.opts.params], { ...SPAWN, env });
     this.child = child;
     child.stdout?.on('data', (c: Buffer) => out.push(c));
     child.stderr?.on('data', (c: Buffer) => err.push(c));
