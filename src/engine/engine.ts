@@ -11,7 +11,10 @@
 import { Lifetime } from './lifetime.js';
 import { kindBit, lossSensitive, makeFinding } from './findings.js';
 import { procKey, Stats } from './stats.js';
-import type { EngineRecord, FindingKind, ZcEvent } from './types.js';
+import type { EngineRecord, FindingKind, LifetimeView, ZcEvent } from './types.js';
+
+/** How many of the last records the engine keeps for snapshots (the dashboard's findings log). */
+export const RECENT_RECORDS = 200;
 
 export interface EngineOptions {
   /** Age (ns) at which an open lifetime is a leak. */
@@ -41,10 +44,16 @@ export class Engine {
   private nextLeakCheck = Infinity;
   private readonly closedCap: number;
   private readonly emit: (r: EngineRecord) => void;
+  // The last RECENT_RECORDS records, a ring (recentNext is the oldest once it is full).
+  private readonly recentRing: EngineRecord[] = [];
+  private recentNext = 0;
 
   constructor(opts: EngineOptions) {
     this.leakAfterNs = opts.leakAfterNs;
-    this.emit = opts.onRecord;
+    this.emit = (r) => {
+      this.remember(r);
+      opts.onRecord(r);
+    };
     this.closedCap = opts.closedCacheSize ?? 16384;
     this.stats = new Stats(opts.sampleEveryNs ?? 1e9);
   }
@@ -53,7 +62,7 @@ export class Engine {
   push(e: ZcEvent): void {
     this.stats.countEvent(e.ev);
     if (e.t > this.now) this.now = e.t;
-    if (e.t < this.first) this.first = e.t;
+    if (e.t < this.first && e.ev !== 'tick') this.first = e.t; // ticks are the clock, not activity
     if (this.now >= this.nextLeakCheck) this.checkLeaks();
     switch (e.ev) {
       case 'submit': this.onSubmit(e); break;
@@ -93,6 +102,33 @@ export class Engine {
       out.push(lt);
     }
     return out;
+  }
+
+  /** The last `n` records emitted (at most RECENT_RECORDS), newest first. */
+  recent(n = RECENT_RECORDS): EngineRecord[] {
+    const ring = this.recentRing;
+    const out: EngineRecord[] = [];
+    for (let i = 1; i <= ring.length && out.length < n; i++) {
+      out.push(ring[(this.recentNext - i + ring.length) % ring.length]);
+    }
+    return out;
+  }
+
+  /** A copy of the open, or else the most recently closed, lifetime of `obj` (the story view). */
+  lifetimeOf(obj: string): (LifetimeView & { open: boolean; leaked: boolean }) | undefined {
+    const lt = this.open.get(obj) ?? this.closed.get(obj);
+    if (lt === undefined) return undefined;
+    return { ...lt.view(lt.open && this.isUncertain(lt)), open: lt.open, leaked: lt.leaked };
+  }
+
+  private remember(r: EngineRecord): void {
+    if (this.recentRing.length < RECENT_RECORDS) {
+      this.recentRing.push(r);
+      this.recentNext = this.recentRing.length % RECENT_RECORDS;
+      return;
+    }
+    this.recentRing[this.recentNext] = r;
+    this.recentNext = (this.recentNext + 1) % RECENT_RECORDS;
   }
 
   private isUncertain(lt: Lifetime): boolean {

@@ -2,8 +2,9 @@
 // summary/stats records the JSON output ends with. Built on demand (1 Hz, or once at the end),
 // never per event.
 import type { Engine } from './engine.js';
+import type { Lifetime } from './lifetime.js';
 import { distribution, procKey, type Breakdown, type Distribution, type InflightPoint } from './stats.js';
-import { FINDING_KINDS, type FindingKind, type LifetimeView } from './types.js';
+import { FINDING_KINDS, type EngineRecord, type FindingKind, type LifetimeView } from './types.js';
 
 /** Counts that both the summary and the periodic stats records carry. */
 export interface Totals {
@@ -43,9 +44,22 @@ export interface Snapshot extends Totals {
   series: InflightPoint[];
   refsBuckets: number[];
   durationBuckets: number[];
+  /** Open holders matching the query, in its order (oldest first by default), at most `top`. */
   oldest: (LifetimeView & { age: number; leaked: boolean })[];
+  /** How many open holders match the query (oldest may show fewer). */
+  matching: number;
   bySock: Breakdown[];
   byProc: Breakdown[];
+  /** The last findings and leak_resolved records, newest first. */
+  recent: EngineRecord[];
+}
+
+/** Which open holders a snapshot lists, and in what order (the dashboard's filter and sort). */
+export interface HolderQuery {
+  /** Keeps a holder when true; sees only what identifies it. */
+  match?: (h: Pick<Lifetime, 'obj' | 'sock' | 'pid' | 'comm'>) => boolean;
+  /** age: oldest first; refs/bytes: largest first (a bounded top-k over all open holders). */
+  sort?: 'age' | 'refs' | 'bytes';
 }
 
 function perKind(src: Partial<Record<FindingKind, number>>): Record<FindingKind, number> {
@@ -57,8 +71,9 @@ function perKind(src: Partial<Record<FindingKind, number>>): Record<FindingKind,
 /** The counters, cheap enough for a stats record every interval. */
 export function totals(engine: Engine): Totals {
   const s = engine.stats;
+  // Ticks are the clock, not something that happened to a holder.
   let events = 0;
-  for (const n of Object.values(s.events)) events += n;
+  for (const [k, n] of Object.entries(s.events)) if (k !== 'tick') events += n;
   const empty = engine.now === -Infinity;
   return {
     events,
@@ -77,9 +92,10 @@ export function totals(engine: Engine): Totals {
     lost: s.lost,
     untracked: s.untracked,
     sendErrors: s.sendErrors,
-    duration: distribution(s.durations),
-    refsPerPage: distribution(s.refsPerPage),
-    first: empty ? 0 : engine.first,
+    duration: distribution(s.durations, s.durationSum),
+    refsPerPage: distribution(s.refsPerPage, s.refsSum),
+    // Before any activity (only ticks so far) the span is empty: first = last.
+    first: Number.isFinite(engine.first) ? engine.first : empty ? 0 : engine.now,
     last: empty ? 0 : engine.now,
   };
 }
@@ -96,8 +112,31 @@ function withOpen(rows: Map<string, Breakdown>, open: Map<string, number>, top: 
   return out.slice(0, top);
 }
 
-/** Everything the dashboard shows; `top` bounds the tables. */
-export function snapshot(engine: Engine, top = 50): Snapshot {
+// One pass over the open holders: the first `top` matches in start order, or the `top` largest
+// by refs/bytes kept sorted by insertion (top is small, so this beats sorting all of them).
+function pick(engine: Engine, top: number, q: HolderQuery): { rows: Lifetime[]; matching: number } {
+  const rows: Lifetime[] = [];
+  let matching = 0;
+  const key = q.sort === 'refs' ? (lt: Lifetime) => lt.refs : q.sort === 'bytes' ? (lt: Lifetime) => lt.bytes : undefined;
+  for (const lt of engine.open.values()) {
+    if (q.match !== undefined && !q.match(lt)) continue;
+    matching++;
+    if (key === undefined) {
+      if (rows.length < top) rows.push(lt);
+      continue;
+    }
+    const v = key(lt);
+    if (rows.length === top && v <= key(rows[top - 1])) continue;
+    let i = rows.length;
+    while (i > 0 && key(rows[i - 1]) < v) i--;
+    rows.splice(i, 0, lt);
+    if (rows.length > top) rows.pop();
+  }
+  return { rows, matching };
+}
+
+/** Everything the dashboard shows; `top` bounds the tables, `query` picks the holders listed. */
+export function snapshot(engine: Engine, top = 50, query: HolderQuery = {}): Snapshot {
   const openBySock = new Map<string, number>();
   const openByProc = new Map<string, number>();
   for (const lt of engine.open.values()) {
@@ -107,16 +146,21 @@ export function snapshot(engine: Engine, top = 50): Snapshot {
     openByProc.set(pk, (openByProc.get(pk) ?? 0) + 1);
   }
   const s = engine.stats;
+  const { rows, matching } = query.match === undefined && (query.sort ?? 'age') === 'age'
+    ? { rows: engine.oldest(top), matching: engine.open.size }
+    : pick(engine, top, query);
   return {
     ...totals(engine),
     leakAfterNs: engine.leakAfterNs,
     series: s.series.slice(),
     refsBuckets: s.refsBuckets.slice(),
     durationBuckets: s.durationBuckets.slice(),
-    oldest: engine.oldest(top).map((lt) => ({
+    oldest: rows.map((lt) => ({
       ...lt.view(lt.lostEpoch < engine.lostEpoch), age: engine.now - lt.start, leaked: lt.leaked,
     })),
+    matching,
     bySock: withOpen(s.bySock, openBySock, top),
     byProc: withOpen(s.byProc, openByProc, top),
+    recent: engine.recent(),
   };
 }

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FindingKind } from '../engine/types.js';
 import type { Selected } from '../probes/select.js';
+import type { Layout } from '../sinks/dashboard/layout.js';
 import { WorkloadError } from '../util/errors.js';
 import { packageRoot } from '../util/paths.js';
 import { runLive, type LiveResult } from './live.js';
@@ -25,7 +26,9 @@ export interface DemoOptions {
   selected: Selected;
   fault: Fault;
   count: number;
-  output: 'json' | 'status';
+  output: 'json' | 'status' | 'dashboard';
+  /** The layout, with output 'dashboard'. */
+  dashboard?: Layout;
   leakAfterNs: number;
   failOn?: Set<FindingKind>;
   /** Upper bound on the whole run (ns). */
@@ -60,7 +63,7 @@ export async function runDemo(o: DemoOptions): Promise<{ live: LiveResult; workl
   if (o.slowReceiver) args.push('--slow-receiver');
   let accounting: Record<string, unknown> | undefined;
   const live = await runLive({
-    pack: o.selected.pack, file: o.selected.file, filters: { comm }, output: o.output, leakAfterNs: o.leakAfterNs,
+    pack: o.selected.pack, file: o.selected.file, filters: { comm }, output: o.output, dashboard: o.dashboard, leakAfterNs: o.leakAfterNs,
     failOn: o.failOn, durationNs: o.durationNs, intervalNs: 5e9, attachTimeoutMs: o.attachTimeoutMs,
     whileAttached: async () => {
       const r = await execa(bin, args, { reject: false, stdin: 'ignore', timeout: 600_000 });

@@ -15,14 +15,17 @@ import { log, warn } from '../util/log.js';
 import { probePath } from '../util/paths.js';
 import { Analysis, type AnalysisOptions } from './analysis.js';
 import { StatusLine } from './status.js';
+import type { Layout } from '../sinks/dashboard/layout.js';
 
 export interface LiveOptions extends Omit<AnalysisOptions, 'json'> {
   pack: PackDescriptor;
   /** The program to run (the pack's file, the variant chosen for this kernel, or its aggregate program). */
   file?: string;
   filters: ProbeFilters;
-  /** Output: NDJSON records, a status line (then a report), or only a status line (record). */
-  output: 'json' | 'status' | 'quiet';
+  /** Output: NDJSON records, a status line (then a report), only a status line (record), or the dashboard (then a report). */
+  output: 'json' | 'status' | 'quiet' | 'dashboard';
+  /** The dashboard layout, with output 'dashboard'. */
+  dashboard?: Layout;
   durationNs?: number;
   /** Stats record period in headless mode (ns). */
   intervalNs: number;
@@ -71,11 +74,20 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     })
     : undefined;
   const analysis = new Analysis({
-    leakAfterNs: o.leakAfterNs, json: o.output === 'json', report: o.output === 'status', failOn: o.failOn,
+    leakAfterNs: o.leakAfterNs, json: o.output === 'json', report: o.output === 'status' || o.output === 'dashboard', failOn: o.failOn,
     onRecord: (r) => status?.record(r),
   });
   const engine = analysis.engine;
-  const status = o.output === 'json' ? undefined : new StatusLine(o.pack.name, o.output === 'status');
+  const status = o.output === 'json' || o.output === 'dashboard' ? undefined : new StatusLine(o.pack.name, o.output === 'status');
+  // -- dashboard (issue 6): drawn from snapshots at its own rate; q stops the run. Loaded only
+  // here (blessed-contrib takes most of a second to import). --
+  const dash = o.output === 'dashboard'
+    ? new (await import('../sinks/dashboard/live.js')).LiveDashboard({
+      layout: o.dashboard as Layout, engine, pack: o.pack.name,
+      onQuit: () => stop('quit'), onError: (err) => stop('dashboard failed', err as ZctraceError),
+    })
+    : undefined;
+  // -- end dashboard --
   const emit = (e: ZcEvent): void => {
     writer?.write(e);
     engine.push(e);
@@ -147,6 +159,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     await Promise.race([started, stopped]);
     if (stopReason === undefined) {
       status?.attached();
+      dash?.attached();
       startTimers();
       await stopped;
     }
@@ -159,6 +172,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  await dash?.finish(stopReason); // a run that ended by itself stays on screen until q
   if (stopReason === 'could not start') {
     writer?.close();
     throw fatal;

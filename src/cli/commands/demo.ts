@@ -2,6 +2,7 @@
 import { type Command, Option } from 'commander';
 import { FAULTS, runDemo } from '../../run/demo.js';
 import { selectPack } from '../../probes/select.js';
+import { chooseLiveOutput } from '../../sinks/dashboard/choose.js';
 import { EXIT } from '../exit-codes.js';
 import { ProbeUnusableError } from '../../util/errors.js';
 import { parseChoice, parseDuration, parseIntIn, parseKinds } from '../options.js';
@@ -10,7 +11,8 @@ export function registerDemo(program: Command): void {
   program.command('demo')
     .description('run a bundled zero-copy sender and receiver on loopback and trace them live (optionally with a fault)')
     .addOption(new Option('--fault <fault>', 'inject: none, leak (never reap completions), early-free (unmap before completion), reuse (rewrite and resend before completion)').default('none'))
-    .option('--headless', 'NDJSON records on stdout instead of the status line and report')
+    .option('--headless', 'NDJSON records on stdout instead of the dashboard (or status lines) and the report')
+    .option('--dashboard <name>', 'dashboard layout (the default output on a terminal): default, compact (80x24), or a .json layout file')
     .option('--duration <duration>', 'stop after this long even if the workload still runs')
     .option('--count <n>', 'zero-copy sends the workload makes', '64')
     .option('--slow-receiver', 'the receiver reads slowly, keeping buffers in flight')
@@ -20,6 +22,8 @@ export function registerDemo(program: Command): void {
     .option('--attach-timeout <duration>', 'how long bpftrace may take to attach its probes', '60s')
     .action(async (o: Record<string, unknown>) => {
       const fault = parseChoice('--fault', String(o.fault), FAULTS);
+      // Decided before bpftrace starts: a terminal too small costs nothing.
+      const out = chooseLiveOutput(o.headless === true, o.dashboard === undefined ? undefined : String(o.dashboard));
       const leakAfterNs = parseDuration('--leak-after', String(o.leakAfter));
       const failOn = o.failOn === undefined ? undefined : parseKinds('--fail-on', String(o.failOn));
       const durationNs = o.duration === undefined ? undefined : parseDuration('--duration', String(o.duration));
@@ -34,7 +38,7 @@ export function registerDemo(program: Command): void {
         throw err;
       });
       const { live, workload } = await runDemo({
-        selected, fault, count, output: o.headless ? 'json' : 'status', leakAfterNs, failOn, durationNs,
+        selected, fault, count, output: out.output, dashboard: out.layout, leakAfterNs, failOn, durationNs,
         slowReceiver: o.slowReceiver === true, attachTimeoutMs: attach / 1e6,
       });
       if (workload) {
