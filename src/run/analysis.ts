@@ -42,9 +42,17 @@ export class Analysis {
   async finish(ctx: ReportContext & { source: string; ended: string }): Promise<void> {
     this.engine.end();
     if (this.json) {
+      const snap = snapshot(this.engine, 20);
+      const { series, oldest, bySock, byProc } = snap;
+      const step = Math.max(1, Math.ceil(series.length / 60));
       const summary: SummaryRecord = {
         type: 'summary', ...totals(this.engine), leakAfterNs: this.engine.leakAfterNs,
         badLines: ctx.badLines, truncated: ctx.truncated, source: ctx.source, ended: ctx.ended,
+        inflight: series.filter((_, i) => i % step === 0),
+        oldest: oldest.slice(0, 10).map((h) => ({
+          obj: h.obj, seq: h.seq, start: h.start, age: h.age, refs: h.refs, bytes: h.bytes, leaked: h.leaked, sock: h.sock, pid: h.pid, comm: h.comm,
+        })),
+        bySock, byProc,
       };
       this.json.summary(summary);
       await this.json.flush();

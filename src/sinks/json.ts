@@ -5,6 +5,7 @@
 import pino, { type Logger } from 'pino';
 import type { EngineRecord } from '../engine/types.js';
 import type { Totals } from '../engine/snapshot.js';
+import type { Breakdown } from '../engine/stats.js';
 
 /** The last record of a run. */
 export interface SummaryRecord extends Totals {
@@ -18,6 +19,13 @@ export interface SummaryRecord extends Totals {
   source: string;
   /** Why the run ended: end of input, duration reached, interrupted, a failure. */
   ended: string;
+  /** Holders in flight and bytes pinned over the trace (at most 60 points, evenly spread). */
+  inflight: { t: number; holders: number; bytes: number }[];
+  /** The oldest lifetimes still open at the end (at most 10). */
+  oldest: { obj: string; seq: number; start: number; age: number; refs: number; bytes: number; leaked: boolean; sock?: string; pid?: number; comm?: string }[];
+  /** Per socket and per "pid/comm": lifetimes, bytes, open now, findings (the 20 busiest). */
+  bySock: Breakdown[];
+  byProc: Breakdown[];
 }
 
 /** Periodic record of `live --headless`. */

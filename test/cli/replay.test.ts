@@ -49,6 +49,11 @@ describe('replay of the bundled example', () => {
     expect(summary.copied).toBe(1);
     expect(summary.lost).toBeGreaterThan(0);
     expect(summary.earlyFreed).toBe(1);
+    // The statistics of the report are in the record too: the oldest open holder is the leak.
+    expect(summary.oldest[0]).toMatchObject({ obj: INJECTED[0][1], leaked: true });
+    expect(summary.inflight.length).toBeGreaterThan(10);
+    expect(summary.bySock.reduce((n: number, r: { findings: number }) => n + r.findings, 0)).toBe(5);
+    expect(summary.byProc.length).toBeGreaterThan(0);
     expect(summary.lifetimes).toBe(summary.completed + summary.open + summary.abandoned + summary.earlyFreed);
   });
 
