@@ -6,6 +6,7 @@ import type { ProbeFilters } from '../../probes/pack.js';
 import { EXIT } from '../exit-codes.js';
 import { parseComm, parseDuration, parseIntIn } from '../options.js';
 import { addAnalysisOptions, analysisOptions } from './common.js';
+import { chooseLiveOutput } from '../../sinks/dashboard/choose.js';
 
 /** --pid/--port/--comm, shared by live, record and demo. */
 export function addFilterOptions(cmd: Command): Command {
@@ -25,9 +26,10 @@ export function filters(o: Record<string, unknown>): ProbeFilters {
 
 export function registerLive(program: Command): void {
   const live = program.command('live')
-    .description('trace this host now: a status line and a report at the end, or NDJSON records (--headless)')
+    .description('trace this host now: the dashboard on a terminal (else status lines), a report at the end; or NDJSON records (--headless)')
     .addOption(new Option('--pack <name>', 'probe pack, or auto: the best one this kernel can run (see doctor)').default('auto'))
     .option('--headless', 'NDJSON records on stdout: findings as they occur, stats every --interval, a summary last')
+    .option('--dashboard <name>', 'dashboard layout (the default output on a terminal): default, compact (80x24), or a .json layout file')
     .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
     .option('--interval <duration>', 'period of stats records with --headless', '10s')
     .option('--record <file>', 'also record the events to a trace file (replay reads it)')
@@ -39,12 +41,14 @@ export function registerLive(program: Command): void {
   live.action(async (o: Record<string, unknown>) => {
     const a = analysisOptions(o);
     const f = filters(o);
+    // Decided (and the terminal checked) before bpftrace starts: a bad terminal costs nothing.
+    const out = chooseLiveOutput(o.headless === true, o.dashboard === undefined ? undefined : String(o.dashboard));
     const duration = o.duration === undefined ? undefined : parseDuration('--duration', String(o.duration));
     const interval = parseDuration('--interval', String(o.interval));
     const attach = parseDuration('--attach-timeout', String(o.attachTimeout));
     const sel = await selectPack(String(o.pack), o.aggregate === true);
     const r = await runLive({
-      ...a, pack: sel.pack, file: sel.file, filters: f, output: o.headless ? 'json' : 'status', durationNs: duration, intervalNs: interval,
+      ...a, pack: sel.pack, file: sel.file, filters: f, output: out.output, dashboard: out.layout, durationNs: duration, intervalNs: interval,
       attachTimeoutMs: attach / 1e6,
       record: o.record ? { path: String(o.record), force: o.force === true, command: `zctrace ${process.argv.slice(2).join(' ')}` } : undefined,
     });
