@@ -32,8 +32,9 @@ export class ProbeParser {
   lastT = 0;
   private readonly t0hi: number;
   private readonly t0lo: number;
-  private readonly reorder: Reorder;
+  private readonly reorder: Reorder<ProbeLine>;
   private readonly ready: ProbeLine[] = [];
+  private readonly toReady = (l: ProbeLine): void => { this.ready.push(l); };
 
   constructor(private readonly decoder: Decoder, t0: bigint, private readonly hooks: ParserHooks, windowNs?: number) {
     this.reorder = new Reorder(windowNs);
@@ -75,7 +76,7 @@ export class ProbeParser {
       pos = next;
     }
     if (t > this.lastT) this.lastT = t;
-    this.reorder.push({ kind, t, fields, lineNo: this.lineNo }, this.ready);
+    this.reorder.push({ kind, t, fields, lineNo: this.lineNo }, this.toReady);
     this.decodeReady();
   }
 
@@ -84,13 +85,13 @@ export class ProbeParser {
    * reorder window, so lines do not wait for the next one when the host goes quiet).
    */
   flush(t: number): void {
-    this.reorder.release(t, this.ready);
+    this.reorder.release(t, this.toReady);
     this.decodeReady();
   }
 
   /** Called at the end of the run: everything still waiting is decoded. */
   finish(): void {
-    this.reorder.drain(this.ready);
+    this.reorder.drain(this.toReady);
     this.decodeReady();
     this.decoder.finish?.(this.hooks.emit);
   }
@@ -109,7 +110,7 @@ export class ProbeParser {
       const n = Number(raw.slice(LOST_PREFIX.length, -' events'.length));
       if (Number.isInteger(n)) {
         // In time order with the lines around it, so lifetimes open across the gap are the right ones.
-        this.reorder.push({ kind: LOST_KIND, t: this.lastT, fields: new Map([['n', String(n)]]), lineNo: this.lineNo }, this.ready);
+        this.reorder.push({ kind: LOST_KIND, t: this.lastT, fields: new Map([['n', String(n)]]), lineNo: this.lineNo }, this.toReady);
         this.decodeReady();
         return;
       }

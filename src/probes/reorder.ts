@@ -1,23 +1,33 @@
 // Puts probe lines back in time order. bpftrace keeps one output buffer per CPU and drains them
 // in turn, so a line can reach us after a later one from another CPU (seen here: an munmap
-// printed 2 ms after a completion that followed it). Decoders that relate lines (an unmap to
-// the send it frees) need them in order, so lines wait in a min-heap until they are older than
-// the window behind the newest line seen, or behind the clock when nothing arrives.
-import type { ProbeLine } from './pack.js';
+// printed 2 ms after a completion that followed it; in the lab, a put on the softirq CPU after
+// the next submit of the same, reused, ubuf address). Decoders that relate lines (an unmap to
+// the send it frees, a put to the lifetime of a reused address) need them in order, so lines
+// wait in a min-heap until they are older than the window behind the newest line seen, or
+// behind the clock when nothing arrives (programs with heartbeats move it on their own).
 
 /** How far back a line may arrive out of order (ns). */
 export const REORDER_WINDOW_NS = 100e6;
 
-interface Item {
-  line: ProbeLine;
+/** Anything with a time (ns). */
+export interface Timed {
+  t: number;
+}
+
+interface Item<T> {
+  item: T;
   seq: number;
 }
 
-export class Reorder {
-  private readonly heap: Item[] = [];
+/** A bounded-delay reorder buffer: push items, get them back in time order. */
+export class Reorder<T extends Timed> {
+  private readonly heap: Item<T>[] = [];
   private seq = 0;
-  /** Newest line time seen. */
+  /** Newest time seen. */
   newest = 0;
+  /** Items that arrived older than one already delivered (later than the window allowed). */
+  late = 0;
+  private released = -Infinity;
 
   constructor(private readonly windowNs = REORDER_WINDOW_NS) {}
 
@@ -25,28 +35,33 @@ export class Reorder {
     return this.heap.length;
   }
 
-  /** Adds a line; returns the lines now old enough to release, in time order. */
-  push(line: ProbeLine, out: ProbeLine[]): void {
-    if (line.t > this.newest) this.newest = line.t;
-    this.insert({ line, seq: this.seq++ });
+  /** Adds an item; hands `out` every item now older than the window, oldest first. */
+  push(item: T, out: (item: T) => void): void {
+    if (item.t < this.released) this.late++;
+    if (item.t > this.newest) this.newest = item.t;
+    this.insert({ item, seq: this.seq++ });
     this.release(this.newest - this.windowNs, out);
   }
 
-  /** Releases every line at or before `t`, in time order (arrival order among equal times). */
-  release(t: number, out: ProbeLine[]): void {
-    while (this.heap.length > 0 && this.heap[0].line.t <= t) out.push(this.pop().line);
+  /** Releases every item at or before `t`, in time order (arrival order among equal times). */
+  release(t: number, out: (item: T) => void): void {
+    while (this.heap.length > 0 && this.heap[0].item.t <= t) {
+      const top = this.pop();
+      if (top.t > this.released) this.released = top.t;
+      out(top);
+    }
   }
 
   /** Releases everything (end of run). */
-  drain(out: ProbeLine[]): void {
-    while (this.heap.length > 0) out.push(this.pop().line);
+  drain(out: (item: T) => void): void {
+    this.release(Infinity, out);
   }
 
-  private less(a: Item, b: Item): boolean {
-    return a.line.t < b.line.t || (a.line.t === b.line.t && a.seq < b.seq);
+  private less(a: Item<T>, b: Item<T>): boolean {
+    return a.item.t < b.item.t || (a.item.t === b.item.t && a.seq < b.seq);
   }
 
-  private insert(it: Item): void {
+  private insert(it: Item<T>): void {
     const h = this.heap;
     h.push(it);
     let i = h.length - 1;
@@ -58,7 +73,7 @@ export class Reorder {
     }
   }
 
-  private pop(): Item {
+  private pop(): T {
     const h = this.heap;
     const top = h[0];
     const last = h.pop()!;
@@ -76,6 +91,6 @@ export class Reorder {
         i = m;
       }
     }
-    return top;
+    return top.item;
   }
 }

@@ -1,5 +1,6 @@
 // Checks a captured iouring-sendzc run (raw bpftrace stdout) against the workload's own JSON
 // accounting, and runs bpftrace live against test/workloads/iouring_zc.c.
+import { stopChild } from './stop-child.js';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -133,8 +134,7 @@ export async function traceRun(bin: string, args: string[]): Promise<{ out: stri
     json = (await promisify(execFile)(bin, args, { timeout: 60_000 })).stdout;
     await new Promise((r) => setTimeout(r, 1000)); // late notifications (leak) reach the trace
   } finally {
-    bt.kill('SIGINT');
-    await exited;
+    await stopChild(bt, exited);
   }
   return { out, json };
 }

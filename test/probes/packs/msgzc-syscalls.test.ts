@@ -1,6 +1,7 @@
 // The msgzc-syscalls pack: decoder units, real captures checked against the workload's own
 // accounting (test/fixtures/msgzc-syscalls/README.md says how they were made), the .bt header's
 // example, and live runs of the real program against the real workload (root + bpftrace + gcc).
+import { stopChild } from '../../helpers/stop-child.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -374,12 +375,7 @@ async function traceRun(bin: string, port: number, args: string[]): Promise<{ ou
   });
   const json = execFileSync(bin, [...args, '--port', String(port)], { encoding: 'utf8', timeout: 60_000 });
   await new Promise((r) => setTimeout(r, 1000));
-  for (let k = 0; k < 3 && bt.exitCode === null; k++) {
-    bt.kill('SIGINT');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  }
-  if (bt.exitCode === null) bt.kill('SIGKILL');
-  await exited;
+  await stopChild(bt, exited);
   return { out, acct: JSON.parse(json.trim().split('\n').at(-1)!) as Accounting };
 }
 
