@@ -2,9 +2,10 @@
 // packs/, and one line here.
 import type { PackDescriptor } from './pack.js';
 import { iouringSendzc } from './packs/iouring-sendzc.js';
+import { msgzcKernel } from './packs/msgzc-kernel.js';
 import { msgzcSyscalls } from './packs/msgzc-syscalls.js';
 
-export const PACKS: readonly PackDescriptor[] = [msgzcSyscalls, iouringSendzc];
+export const PACKS: readonly PackDescriptor[] = [msgzcSyscalls, iouringSendzc, msgzcKernel];
 
 /** The pack of that name, or undefined. */
 export function findPack(name: string): PackDescriptor | undefined {

@@ -1,0 +1,59 @@
+#!/bin/bash
+# Inside the lab guest (started by test/lab/msgzc-kernel.lab.test.ts and bench/lab-msgzc-kernel.ts):
+# `zctrace doctor`, then for each mode (stream, aggregate) one `zctrace live --pack
+# msgzc-kernel` tracing the msgzc workload once per fault: none, leak, early-free, reuse.
+# Usage: [ZCTRACE_LAB_COUNT=N ZCTRACE_LAB_EVERY=M] msgzc-kernel.sh OUT WORKLOAD [MODE...]
+#        (MODE: stream | aggregate; default both)
+# Writes into OUT (a lab --rw directory): doctor.txt; per MODE: MODE.ndjson (zctrace's
+# records), MODE.raw (bpftrace's stdout, via bpftrace-tee), MODE.trace (the recorded events),
+# MODE.err, MODE-FAULT.json (the workload's accounting); timings in log.
+set -uo pipefail
+out=$1 wl=$2; shift 2
+modes=("$@"); ((${#modes[@]})) || modes=(stream aggregate)
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../../.." || exit 125
+log() { echo "$(date +%s.%N | cut -c1-14) $*" >>"$out/log"; }
+uname -r >"$out/uname"
+log "doctor"
+node bin/zctrace.js doctor >"$out/doctor.txt" 2>&1
+log "doctor exit $?"
+# The faults, each with the options that make it deterministic: early-free and reuse with a
+# slow receiver (the sent data stays in flight, so the munmap or the rewrite meets buffers the
+# kernel still references); leak holds its socket open past zctrace's --leak-after (10 s:
+# under TCG the live pipeline can lag seconds behind the kernel, see docs/msgzc-kernel.md).
+# ZCTRACE_LAB_COUNT sends per run (32), a fault every ZCTRACE_LAB_EVERY sends (16).
+FAULTS=(none leak early-free reuse)
+n="--count ${ZCTRACE_LAB_COUNT:-32} --fault-every ${ZCTRACE_LAB_EVERY:-16}"
+declare -A ARGS=(
+	[none]="$n"
+	[leak]="$n --duration 14"
+	[early-free]="$n --slow-receiver"
+	[reuse]="$n --slow-receiver"
+)
+for mode in "${modes[@]}"; do
+	agg=(); [[ $mode == aggregate ]] && agg=(--aggregate)
+	: >"$out/$mode.raw"
+	log "$mode: start zctrace"
+	ZCTRACE_BPFTRACE=$here/bpftrace-tee ZCTRACE_TEE=$out/$mode.raw \
+		node bin/zctrace.js live --pack msgzc-kernel "${agg[@]}" --headless --interval 1s \
+		--leak-after 10s --attach-timeout 300s --record "$out/$mode.trace" --force \
+		>"$out/$mode.ndjson" 2>"$out/$mode.err" &
+	zc=$!
+	for _ in $(seq 1 1800); do
+		grep -q '^ready' "$out/$mode.raw" && break
+		kill -0 $zc 2>/dev/null || break
+		sleep 0.2
+	done
+	log "$mode: attached ($(grep -c . "$out/$mode.raw") lines so far)"
+	for f in "${FAULTS[@]}"; do
+		t0=$(date +%s.%N)
+		# shellcheck disable=SC2086 # ARGS are words
+		"$wl" --fault "$f" ${ARGS[$f]} >"$out/$mode-$f.json" 2>"$out/$mode-$f.wlerr"
+		log "$mode: $f exit $? in $(echo "$(date +%s.%N) - $t0" | bc) s"
+	done
+	sleep 2
+	kill -INT $zc
+	wait $zc
+	log "$mode: zctrace exit $?"
+done
+log "end"

@@ -1,0 +1,191 @@
+// What a msgzc-kernel run must show for one run of the msgzc workload, judged from the raw
+// program lines (which lifetime took which zero-copy id) and the workload's own accounting.
+// Used by the lab tests (zctrace live in a guest) and the replay tests of the committed
+// captures (test/fixtures/msgzc-kernel), so both hold the pack to the same standard.
+import { Engine } from '../../src/engine/engine.js';
+import type { EngineRecord, Finding, ZcEvent } from '../../src/engine/types.js';
+import type { ProbeLine } from '../../src/probes/pack.js';
+import { MsgzcKernelDecoder } from '../../src/probes/packs/msgzc-kernel-decoder.js';
+
+/** The workload's JSON line (test/workloads/msgzc.c). */
+export interface Accounting {
+  fault: 'none' | 'leak' | 'early-free' | 'reuse';
+  pid: number;
+  sends: number;
+  completions: number;
+  copied: number;
+  sock: string;
+  next_id: number;
+  faulted_ids: number[];
+}
+
+/** One raw line: kind, absolute time, fields. */
+export interface RawLine {
+  kind: string;
+  T: bigint;
+  f: Map<string, string>;
+  lineNo: number;
+}
+
+/** Splits bpftrace stdout into event lines (bpftrace's own lines skipped). */
+export function parseRaw(text: string): RawLine[] {
+  const out: RawLine[] = [];
+  text.split('\n').forEach((s, i) => {
+    const parts = s.split('\t');
+    if (parts.length < 2 || !/^[0-9]+$/.test(parts[1])) return;
+    const f = new Map<string, string>();
+    for (const kv of parts.slice(2)) {
+      const eq = kv.indexOf('=');
+      if (eq > 0) f.set(kv.slice(0, eq), kv.slice(eq + 1));
+    }
+    out.push({ kind: parts[0], T: BigInt(parts[1]), f, lineNo: i + 1 });
+  });
+  return out;
+}
+
+/** One lifetime of a ubuf as the raw lines tell it. */
+export interface RawLifetime {
+  obj: string;
+  start: bigint;
+  pid: number;
+  /** The socket, as `address#incarnation`. */
+  sk: string;
+  ids: Set<number>;
+  /** Its submits: id → time. A free splits the engine's lifetime (a submit after a free starts
+   * a new one at the same obj), so a finding may start at any of them. */
+  submits: Map<number, bigint>;
+  fate?: string;
+  /** Ids its notification carries: its own done range and the ranges merged into it. */
+  notified: Set<number>;
+  read: boolean;
+}
+
+function range(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let id = lo; id !== ((hi + 1) >>> 0); id = (id + 1) >>> 0) out.push(id);
+  return out;
+}
+
+/** Lifetimes (in time order) and per-socket id counts, from raw lines in time order. */
+export function lifetimes(lines: RawLine[]): { all: RawLifetime[]; readIds: Map<string, number>; readCopied: Map<string, number>; doneIds: Map<string, number> } {
+  const sorted = [...lines].sort((a, b) => (a.T < b.T ? -1 : a.T > b.T ? 1 : a.lineNo - b.lineNo));
+  const current = new Map<string, RawLifetime>();
+  const all: RawLifetime[] = [];
+  const readIds = new Map<string, number>();
+  const readCopied = new Map<string, number>();
+  const doneIds = new Map<string, number>();
+  const add = (m: Map<string, number>, k: string, n: number): void => { m.set(k, (m.get(k) ?? 0) + n); };
+  // A socket's address is reused after it is destroyed (skfree): count per socket incarnation.
+  const epoch = new Map<string, number>();
+  const skKey = (sk: string): string => `${sk}#${epoch.get(sk) ?? 0}`;
+  for (const l of sorted) {
+    const obj = l.f.get('obj') ?? '';
+    if (l.kind === 'skfree') {
+      epoch.set(l.f.get('sk')!, (epoch.get(l.f.get('sk')!) ?? 0) + 1);
+    } else if (l.kind === 'submit') {
+      let lt = current.get(obj);
+      if (l.f.get('new') === '1' || lt === undefined) {
+        lt = { obj, start: l.T, pid: Number(l.f.get('pid')), sk: skKey(l.f.get('sk')!), ids: new Set(), submits: new Map(), notified: new Set(), read: false };
+        current.set(obj, lt);
+        all.push(lt);
+      }
+      lt.ids.add(Number(l.f.get('id')));
+      lt.submits.set(Number(l.f.get('id')), l.T);
+    } else if (l.kind === 'done') {
+      const lt = current.get(obj);
+      const ids = range(Number(l.f.get('lo')), Number(l.f.get('hi')));
+      const fate = l.f.get('fate')!;
+      if (fate !== 'drop') add(doneIds, skKey(l.f.get('sk')!), ids.length);
+      if (lt === undefined) continue;
+      lt.fate = fate;
+      if (fate === 'queue') for (const id of ids) lt.notified.add(id);
+      if (fate === 'merge') {
+        const into = current.get(l.f.get('into')!);
+        if (into?.fate === 'queue' && !into.read) for (const id of ids) into.notified.add(id);
+      }
+    } else if (l.kind === 'read') {
+      const n = range(Number(l.f.get('lo')), Number(l.f.get('hi'))).length;
+      add(readIds, skKey(l.f.get('sk')!), n);
+      if (l.f.get('copied') === '1') add(readCopied, skKey(l.f.get('sk')!), n);
+      const lt = current.get(obj);
+      if (lt !== undefined) lt.read = true;
+    }
+  }
+  return { all, readIds, readCopied, doneIds };
+}
+
+/** Findings (copy fallbacks aside) from replaying raw lines through the pack's decoder and the engine. */
+export function replayFindings(lines: RawLine[], leakAfterNs: number): { findings: Finding[]; events: ZcEvent[]; t0: bigint; decoder: MsgzcKernelDecoder } {
+  const t0 = lines.length ? lines[0].T : 0n;
+  const decoder = new MsgzcKernelDecoder();
+  const records: EngineRecord[] = [];
+  const engine = new Engine({ leakAfterNs, onRecord: (r) => records.push(r) });
+  const events: ZcEvent[] = [];
+  const emit = (e: ZcEvent): void => { events.push(e); engine.push(e); };
+  for (const l of lines) {
+    const pl: ProbeLine = { kind: l.kind, t: Number(l.T - t0), fields: l.f, lineNo: l.lineNo };
+    if (l.kind !== 'ready' && !decoder.decode(pl, emit)) throw new Error(`line ${l.lineNo}: the decoder refused a ${l.kind} line`);
+  }
+  decoder.finish(emit);
+  engine.end();
+  return { findings: records.filter((r): r is Finding => r.type === 'finding' && r.kind !== 'copy_fallback'), events, t0, decoder };
+}
+
+/** What is wrong with a run of one workload (empty: all good). `t0` = the time origin of the findings. */
+export function judge(acct: Accounting, lines: RawLine[], findings: Finding[], t0: bigint): string[] {
+  const problems: string[] = [];
+  const { all, readIds, readCopied, doneIds } = lifetimes(lines);
+  const mine = all.filter((lt) => lt.pid === acct.pid);
+  const sk = mine[0]?.sk;
+  if (sk === undefined) return [`no submit line of pid ${acct.pid}`];
+  const sent = new Set(mine.flatMap((lt) => [...lt.ids]));
+  if (sent.size !== acct.next_id) problems.push(`${sent.size} ids submitted, the workload used ${acct.next_id}`);
+  // completions: the owner read exactly what the workload counted; the kernel completed every id
+  if ((readIds.get(sk) ?? 0) !== acct.completions) problems.push(`read ${readIds.get(sk) ?? 0} ids, the workload counted ${acct.completions} completions`);
+  if ((readCopied.get(sk) ?? 0) !== acct.copied) problems.push(`read ${readCopied.get(sk) ?? 0} copied ids, the workload counted ${acct.copied}`);
+  if ((doneIds.get(sk) ?? 0) !== acct.next_id) problems.push(`the kernel completed ${doneIds.get(sk) ?? 0} ids of ${acct.next_id}`);
+
+  // Findings by lifetime: obj and start (the live run's times are relative to t0).
+  const got = new Map<string, { obj: string; start: bigint; kinds: Set<string> }>();
+  for (const f of findings.filter((x) => x.pid === acct.pid)) {
+    const start = BigInt(f.start) + t0;
+    const k = `${f.obj}@${start}`;
+    if (!got.has(k)) got.set(k, { obj: f.obj, start, kinds: new Set() });
+    got.get(k)!.kinds.add(f.kind);
+  }
+  const kind = { none: '', leak: 'leak', 'early-free': 'early_free', reuse: 'early_free' }[acct.fault];
+  const allowed = new Set(acct.fault === 'leak' ? ['leak'] : ['early_free', 'use_after_free']);
+  // The lifetimes the fault must land on, and where their engine lifetimes may start.
+  const expected: { lt: RawLifetime; starts: Set<bigint>; what: string }[] = [];
+  if (acct.fault === 'early-free' || acct.fault === 'reuse') {
+    for (const id of acct.faulted_ids) {
+      const lt = mine.find((l) => l.ids.has(id));
+      if (lt === undefined) {
+        problems.push(`no lifetime took faulted id ${id}`);
+        continue;
+      }
+      const starts = new Set([...lt.submits].filter(([i]) => ((i - [...lt.submits.keys()][0]) >>> 0) <= ((id - [...lt.submits.keys()][0]) >>> 0)).map(([, T]) => T));
+      expected.push({ lt, starts, what: `id ${id}` });
+    }
+  } else if (acct.fault === 'leak') {
+    const covered = new Set<number>();
+    for (const lt of mine) {
+      if (lt.fate !== 'queue' || lt.read) continue;
+      expected.push({ lt, starts: new Set([lt.start]), what: `notification ${[...lt.notified].join(',')}` });
+      for (const id of lt.notified) covered.add(id);
+    }
+    const missing = acct.faulted_ids.filter((id) => !covered.has(id));
+    if (missing.length) problems.push(`leaked ids not covered by an unread notification: ${missing.join(',')}`);
+  }
+  const matches = (e: { lt: RawLifetime; starts: Set<bigint> }, g: { obj: string; start: bigint }): boolean => g.obj === e.lt.obj && e.starts.has(g.start);
+  for (const e of expected) {
+    if (![...got.values()].some((g) => matches(e, g) && g.kinds.has(kind))) {
+      problems.push(`no ${kind} on ${e.lt.obj} (lifetime from ${e.lt.start}, ${e.what})`);
+    }
+  }
+  for (const g of got.values()) {
+    if (!expected.some((e) => matches(e, g))) problems.push(`unexpected ${[...g.kinds].join('+')} on ${g.obj}@${g.start}`);
+    else for (const k of g.kinds) if (!allowed.has(k)) problems.push(`unexpected ${k} on ${g.obj}@${g.start}`);
+  }
+  return problems;
+}

@@ -1,0 +1,114 @@
+// The msgzc-kernel pack live, inside the kernel lab (npm run test:lab): one guest boot runs
+// `zctrace doctor`, then `zctrace live --pack msgzc-kernel` (streaming, then --aggregate)
+// while the msgzc workload runs once per fault (test/lab/guest/msgzc-kernel.sh). For each
+// fault and mode: the finding lands on the right ubuf lifetime, nothing else is found, and
+// the completions match the workload's own accounting (test/lab/msgzc-kernel-check.ts).
+// Skipped, with the reason, when the lab cannot run here.
+//
+// A second kernel: ZCTRACE_LAB_KERNEL2="IMAGE MODULES_DIR" (e.g. Debian's 6.12 vmlinux and its
+// lib/modules/<version>) runs the same checks there (the ops layout), after the default one.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Finding } from '../../src/engine/types.js';
+import { type Accounting, judge, parseRaw } from './msgzc-kernel-check.js';
+import { LAB_OPTS, labUnavailable, root, runInLab, type LabResult } from './lab.js';
+
+const FAULTS = ['none', 'leak', 'early-free', 'reuse'] as const;
+const MODES = ['stream', 'aggregate'] as const;
+
+const unavailable = labUnavailable();
+
+/** Boots one guest for the whole suite; returns its output directory. */
+async function labSession(kernelOpts: string[]): Promise<{ dir: string; run: LabResult }> {
+  const dir = mkdtempSync(join(tmpdir(), 'zctrace-lab-'));
+  execFileSync('gcc', ['-O2', '-Wall', '-o', join(dir, 'msgzc'), join(root, 'test/workloads/msgzc.c')]);
+  const run = await runInLab(
+    [...LAB_OPTS, ...kernelOpts, '--timeout', '1500', '--rw', dir],
+    [join(root, 'test/lab/guest/msgzc-kernel.sh'), dir, join(dir, 'msgzc')],
+    1_600_000,
+  );
+  return { dir, run };
+}
+
+function records(dir: string, mode: string): { findings: Finding[]; summary: Record<string, unknown> | undefined } {
+  const lines = readFileSync(join(dir, `${mode}.ndjson`), 'utf8').split('\n').filter((l) => l.startsWith('{'));
+  const recs = lines.map((l) => JSON.parse(l) as { type: string });
+  return {
+    findings: recs.filter((r): r is Finding => r.type === 'finding' && (r as Finding).kind !== 'copy_fallback'),
+    summary: recs.find((r) => r.type === 'summary') as Record<string, unknown> | undefined,
+  };
+}
+
+/** The trace header's t0: the origin of the live run's finding times. */
+function traceT0(dir: string, mode: string): bigint {
+  const header = JSON.parse(readFileSync(join(dir, `${mode}.trace`), 'utf8').split('\n')[0]) as { t0?: string };
+  return BigInt(header.t0 ?? '0');
+}
+
+function suite(title: string, kernelOpts: string[], expectKernel: RegExp | undefined): void {
+  describe.skipIf(unavailable !== null)(`${title}${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+    let dir = '';
+    let run: LabResult;
+    beforeAll(async () => {
+      ({ dir, run } = await labSession(kernelOpts));
+      process.stderr.write(`lab session (${title}): exit ${run.code} in ${run.seconds.toFixed(0)} s\n${readFileSync(join(dir, 'log'), 'utf8')}`);
+    }, 1_700_000);
+
+    it('the guest ran the session to its end', () => {
+      expect(run.stderr).not.toMatch(/timed out/);
+      expect(run.code).toBe(0);
+      const uname = readFileSync(join(dir, 'uname'), 'utf8').trim();
+      if (expectKernel) expect(uname).toMatch(expectKernel);
+      expect(readFileSync(join(dir, 'log'), 'utf8')).toMatch(/ end$/m);
+    });
+
+    it('zctrace doctor reports the kprobe packs usable, and which variant', () => {
+      const doctor = readFileSync(join(dir, 'doctor.txt'), 'utf8');
+      expect(doctor).toMatch(/ok\s+kprobes/);
+      expect(doctor).toMatch(/usable\s+msgzc-kernel/);
+      expect(doctor).toMatch(/variant (callback|ops)(-inline)? \(probes\/msgzc-kernel/);
+    });
+
+    for (const mode of MODES) {
+      it(`${mode}: zctrace attached, recorded, and ended cleanly`, () => {
+        const log = readFileSync(join(dir, 'log'), 'utf8');
+        expect(log).toMatch(new RegExp(`${mode}: zctrace exit 0`));
+        const { summary } = records(dir, mode);
+        expect(summary).toBeDefined();
+        const raw = readFileSync(join(dir, `${mode}.raw`), 'utf8');
+        expect(raw).toMatch(/^ready\t/m);
+        if (mode === 'aggregate') {
+          expect(raw).toMatch(/^hist\t/m);
+          expect(raw).not.toMatch(/^frags\t/m);
+        } else {
+          expect(raw).toMatch(/^frags\t/m);
+        }
+        expect(readFileSync(join(dir, `${mode}.err`), 'utf8')).not.toMatch(/Lost \d+ events/);
+      });
+
+      for (const fault of FAULTS) {
+        it(`${mode}, fault ${fault}: found on the right holder, completions as the workload counted`, () => {
+          const acct = JSON.parse(readFileSync(join(dir, `${mode}-${fault}.json`), 'utf8')) as Accounting;
+          expect(acct.fault).toBe(fault);
+          const lines = parseRaw(readFileSync(join(dir, `${mode}.raw`), 'utf8'));
+          const { findings } = records(dir, mode);
+          expect(judge(acct, lines, findings, traceT0(dir, mode))).toEqual([]);
+        });
+      }
+    }
+  });
+}
+
+suite('msgzc-kernel in the lab (Debian\'s default kernel)', [], /^6\.1\./);
+
+const k2 = process.env.ZCTRACE_LAB_KERNEL2?.split(/\s+/).filter(Boolean);
+if (k2 !== undefined && k2.length > 0) {
+  suite(`msgzc-kernel in the lab (${k2[0]})`, ['--kernel', k2[0], ...(k2[1] ? ['--modules', k2[1]] : [])], undefined);
+} else {
+  describe.skip('msgzc-kernel on a second kernel (skipped: ZCTRACE_LAB_KERNEL2 is not set)', () => {
+    it('runs the same checks on another kernel', () => {});
+  });
+}

@@ -1,0 +1,238 @@
+// The msgzc-kernel pack: decoder units (each line kind, the lifetime model, reordering),
+// variant choice, and the engine's verdict on small synthetic stories.
+import { describe, expect, it } from 'vitest';
+import { Engine } from '../../../src/engine/engine.js';
+import type { EngineRecord, Finding, ZcEvent } from '../../../src/engine/types.js';
+import type { HostFacts } from '../../../src/probes/host.js';
+import type { ProbeLine } from '../../../src/probes/pack.js';
+import { chooseVariant, msgzcKernel } from '../../../src/probes/packs/msgzc-kernel.js';
+import { MsgzcKernelDecoder } from '../../../src/probes/packs/msgzc-kernel-decoder.js';
+import { parsePages, sentRanges } from '../../../src/probes/packs/msgzc-kernel-lines.js';
+import { Reorder } from '../../../src/probes/reorder.js';
+
+const U = '0xffff888005207e28';
+const U2 = '0xffff88807dd77528';
+const SK = '0xffff888006554800';
+const SOCK = '127.0.0.1:45116>127.0.0.1:38267';
+
+function line(kind: string, t: number, fields: Record<string, string | number> = {}): ProbeLine {
+  return { kind, t, fields: new Map(Object.entries(fields).map(([k, v]) => [k, String(v)])), lineNo: 1 };
+}
+
+const submit = (t: number, obj: string, extra: Record<string, string | number> = {}) => line('submit', t, {
+  obj, new: 1, id: 0, n: 1, bytes: 65536, ref: 1, pid: 42, sock: SOCK, sk: SK, niov: 1,
+  addr: '0x7f0000010000', len: 65536, addr1: '0x0', len1: 0, ...extra, comm: 'msgzc',
+});
+const put = (t: number, obj: string, ref: number, ok = 1) => line('put', t, { obj, ref, ok });
+const done = (t: number, obj: string, fate: string, extra: Record<string, string | number> = {}) =>
+  line('done', t, { obj, sk: SK, lo: 0, hi: 0, copied: 1, fate, into: '0x0', ...extra });
+const read = (t: number, obj: string, lo = 0, hi = 0) => line('read', t, { obj, sk: SK, lo, hi, copied: 1, pid: 42, comm: 'msgzc' });
+
+/** Decodes with no reordering delay unless asked, and returns the events. */
+function decodeAll(lines: ProbeLine[], windowNs = 0): { events: ZcEvent[]; unknown: number; d: MsgzcKernelDecoder } {
+  const d = new MsgzcKernelDecoder(windowNs);
+  const events: ZcEvent[] = [];
+  let unknown = 0;
+  for (const l of lines) if (!d.decode(l, (e) => events.push(e))) unknown++;
+  d.finish((e) => events.push(e));
+  return { events, unknown, d };
+}
+
+function findings(events: ZcEvent[], end = true): Finding[] {
+  const records: EngineRecord[] = [];
+  const engine = new Engine({ leakAfterNs: 1e9, onRecord: (r) => records.push(r) });
+  for (const e of events) engine.push(e);
+  if (end) engine.end();
+  return records.filter((r): r is Finding => r.type === 'finding' && r.kind !== 'copy_fallback');
+}
+
+describe('msgzc-kernel decoder', () => {
+  it('follows one ubuf: submit, puts with the kernel count, pages, queued, read', () => {
+    const { events } = decodeAll([
+      submit(1, U),
+      line('copy', 2, { obj: U, ref: 2, n: 2, pages: '0xffffea0000010000:1,0xffffea0000010040:1,0x0:0' }),
+      put(3, U, 2, 0),
+      line('frags', 4, { obj: U, ref: 2, n: 1, pages: '0xffffea0000010000:0,0x0:0' }),
+      put(5, U, 1),
+      put(6, U, 0),
+      done(7, U, 'queue'),
+      read(8, U),
+    ]);
+    expect(events).toEqual([
+      { t: 1, ev: 'submit', obj: U, bytes: 65536, pid: 42, comm: 'msgzc', sock: SOCK },
+      { t: 2, ev: 'put', obj: U, page: '0xffffea0000010000', ref: 2, pageRef: 1, reason: 'copy' },
+      { t: 2, ev: 'put', obj: U, page: '0xffffea0000010040', ref: 2, pageRef: 1, reason: 'copy' },
+      { t: 3, ev: 'put', obj: U, ref: 2, reason: 'copy' },
+      { t: 4, ev: 'put', obj: U, page: '0xffffea0000010000', ref: 2, pageRef: 0 },
+      { t: 5, ev: 'put', obj: U, ref: 1 },
+      { t: 6, ev: 'put', obj: U, ref: 0 },
+      { t: 7, ev: 'get', obj: U, ref: 1, reason: 'notification' },
+      { t: 7, ev: 'done', obj: U, copied: true },
+      { t: 8, ev: 'put', obj: U, ref: 0, reason: 'read' },
+    ]);
+    expect(findings(events)).toEqual([]);
+  });
+
+  it('ends a merged or dropped ubuf at its done; the queued one waits for the read', () => {
+    const { events, d } = decodeAll([
+      submit(1, U), put(2, U, 0), done(3, U, 'queue'),
+      submit(4, U2, { id: 1 }), put(5, U2, 0), done(6, U2, 'merge', { lo: 1, hi: 1, into: U }),
+      read(7, U, 0, 1),
+    ]);
+    expect(events.filter((e) => e.obj === U2).map((e) => e.ev)).toEqual(['submit', 'put', 'done']);
+    expect(events.at(-1)).toEqual({ t: 7, ev: 'put', obj: U, ref: 0, reason: 'read' });
+    expect(d.stats.doneIds).toBe(2);
+    expect(d.stats.readIds).toBe(2);
+    expect(findings(events)).toEqual([]);
+  });
+
+  it('an unread notification is a leak on the queued ubuf, closed when the socket goes', () => {
+    const lines = [
+      submit(1, U), put(2, U, 0), done(3, U, 'queue'),
+      submit(4, U2, { id: 1 }), put(5, U2, 0), done(6, U2, 'merge', { lo: 1, hi: 1, into: U }),
+      line('hb', 3e9),
+    ];
+    const { events } = decodeAll([...lines, line('skfree', 3e9 + 1, { sk: SK })]);
+    expect(events.at(-1)).toEqual({ t: 3e9 + 1, ev: 'close', obj: U });
+    const f = findings(events);
+    expect(f.map((x) => [x.kind, x.obj, x.refs])).toEqual([['leak', U, 1]]);
+  });
+
+  it('a new allocation at the same address ends a lifetime whose end was not seen', () => {
+    const { events } = decodeAll([
+      submit(1, U), put(2, U, 0), done(3, U, 'queue'),
+      submit(4, U, { id: 5, addr: '0x7f0000020000' }), // the notification skb was freed unseen (e.g. lost lines)
+      submit(5, U2, { addr: '0x7f0000030000' }), // open, then its done is lost
+      submit(6, U2, { id: 9, addr: '0x7f0000040000' }),
+    ]);
+    expect(events.map((e) => [e.t, e.ev, e.obj, e.reason])).toEqual([
+      [1, 'submit', U, undefined], [2, 'put', U, undefined], [3, 'get', U, 'notification'], [3, 'done', U, undefined],
+      [4, 'put', U, 'released'], [4, 'submit', U, undefined],
+      [5, 'submit', U2, undefined], [6, 'close', U2, undefined], [6, 'submit', U2, undefined],
+    ]);
+  });
+
+  it('frees an in-flight ubuf whose buffer is unmapped, not one the kernel completed', () => {
+    const { events } = decodeAll([
+      submit(1, U, { addr: '0x7f0000010000' }),
+      submit(2, U2, { addr: '0x7f0000030000', id: 1 }),
+      put(3, U2, 0), done(4, U2, 'queue', { lo: 1, hi: 1 }),
+      line('unmap', 5, { pid: 42, addr: '0x7f0000020000', len: 4096, reason: 'unmap', comm: 'msgzc' }), // past U
+      line('unmap', 6, { pid: 43, addr: '0x7f0000010000', len: 4096, reason: 'unmap', comm: 'x' }), // another pid
+      line('unmap', 7, { pid: 42, addr: '0x7f000001f000', len: 100, reason: 'madvise', comm: 'msgzc' }), // U's last page
+      line('unmap', 8, { pid: 42, addr: '0x7f0000030000', len: 65536, reason: 'unmap', comm: 'msgzc' }), // U2: done
+      put(9, U, 1), put(10, U, 0), done(11, U, 'queue'),
+    ]);
+    expect(events.filter((e) => e.ev === 'free')).toEqual([{ t: 7, ev: 'free', obj: U, reason: 'madvise', pid: 42 }]);
+    const f = findings(events);
+    // (the unread notifications are younger than the leak threshold: in flight, not leaks)
+    expect(f.map((x) => [x.kind, x.obj])).toEqual([['early_free', U], ['use_after_free', U]]);
+  });
+
+  it('a send overlapping an in-flight buffer of the same socket frees it (reuse), before the submit', () => {
+    const { events } = decodeAll([
+      submit(1, U, { addr: '0x7f0000010000' }),
+      submit(2, U, { new: 0, id: 1, n: 2, addr: '0x7f0000010000', ref: 3 }), // the same ubuf grows
+      submit(3, U2, { id: 2, addr: '0x7f0000010000', sk: '0xffff888000000001', sock: '127.0.0.1:1>127.0.0.1:2' }),
+    ]);
+    expect(events.map((e) => [e.t, e.ev, e.obj, e.reason])).toEqual([
+      [1, 'submit', U, undefined], [2, 'free', U, 'reuse'], [2, 'submit', U, undefined], [3, 'submit', U2, undefined],
+    ]);
+  });
+
+  it('an exit frees what the process still had in flight', () => {
+    const { events } = decodeAll([submit(1, U), line('exit', 2, { pid: 42, comm: 'msgzc' }), line('exit', 3, { pid: 42, comm: 'msgzc' })]);
+    expect(events.filter((e) => e.ev === 'free')).toEqual([{ t: 2, ev: 'free', obj: U, reason: 'exit', pid: 42 }]);
+  });
+
+  it('corrects a count two racing puts both read, at done', () => {
+    const { events } = decodeAll([submit(1, U), put(2, U, 1), put(3, U, 1), done(4, U, 'merge', { into: U2 })]);
+    expect(events.slice(3).map((e) => [e.ev, e.ref, e.reason])).toEqual([['put', 0, 'sync'], ['done', undefined, undefined]]);
+    expect(findings(events)).toEqual([]);
+  });
+
+  it('puts lines back in time order within the window', () => {
+    // the done of U (CPU 1) arrives after the next submit at the same address (CPU 0)
+    const lines = [submit(1000, U), put(2000, U, 0), submit(4000, U, { id: 1 }), done(3000, U, 'drop'), line('hb', 1e9)];
+    const ordered = decodeAll(lines, 100_000_000);
+    expect(ordered.events.map((e) => [e.t, e.ev])).toEqual([[1000, 'submit'], [2000, 'put'], [3000, 'done'], [4000, 'submit']]);
+    const late = decodeAll(lines, 0);
+    expect(late.d.stats.late).toBe(1);
+  });
+
+  it('sums the --aggregate histograms and takes its done totals', () => {
+    const { events, d } = decodeAll([
+      submit(1, U),
+      done(2, U, 'drop', { puts: 3, pages: 16, copies: 1 }),
+      line('hist', 3, { name: 'page_refs', b0: 1, b1: 15, b2: 0, b3: 0, b4: 0 }),
+      line('hist', 4, { name: 'page_refs', b0: 2, b1: 1, b2: 0, b3: 0, b4: 0 }),
+    ]);
+    expect(events.map((e) => e.ev)).toEqual(['submit', 'done']);
+    expect(d.histograms.get('page_refs')).toEqual([3, 16, 0, 0, 0]);
+  });
+
+  it('refuses unknown kinds and malformed lines', () => {
+    const { unknown, events } = decodeAll([
+      line('get', 1, { obj: U }),
+      line('submit', 2, { obj: U }),
+      line('done', 3, { obj: U, sk: SK, lo: 0, hi: 0, copied: 1, fate: 'lost' }),
+      line('put', 4, { obj: U, ref: 'x' }),
+      line('unmap', 5, { pid: 1, addr: 'nothex', len: 1 }),
+    ]);
+    expect(unknown).toBe(5);
+    expect(events).toEqual([]);
+  });
+
+  it('parses pages and clips ranges', () => {
+    expect(parsePages('0xa:1,0xb:0,0x0:0', 2)).toEqual([{ page: '0xa', count: 1 }, { page: '0xb', count: 0 }]);
+    const f = new Map([['addr', '0x1000'], ['len', '100'], ['addr1', '0x9000'], ['len1', '100']]);
+    expect(sentRanges(f, 150)).toEqual([[0x1000n, 100n], [0x9000n, 50n]]);
+    expect(sentRanges(new Map([['addr', '0x0'], ['len', '0']]), 10)).toEqual([]);
+  });
+});
+
+describe('Reorder', () => {
+  it('releases in time order, ties in arrival order, only past the window', () => {
+    const r = new Reorder<{ t: number; id: string }>(10);
+    const out: string[] = [];
+    for (const [t, id] of [[5, 'a'], [3, 'b'], [5, 'c'], [16, 'd']] as [number, string][]) r.push({ t, id }, (x) => out.push(x.id));
+    expect(out).toEqual(['b', 'a', 'c']);
+    r.drain((x) => out.push(x.id));
+    expect(out).toEqual(['b', 'a', 'c', 'd']);
+  });
+});
+
+/** HostFacts with only what chooseVariant asks. */
+function facts(members: string[], functions: string[]): HostFacts {
+  return {
+    hasBtfMember: async (s: string, m: string) => members.includes(`${s}.${m}`),
+    hasFunction: (f: string) => functions.includes(f),
+  } as unknown as HostFacts;
+}
+
+describe('msgzc-kernel variants', () => {
+  it('picks the program from the BTF layout and the traceable functions', async () => {
+    const v61 = await chooseVariant(facts(['ubuf_info_msgzc.bytelen'], ['msg_zerocopy_callback', '__msg_zerocopy_callback']));
+    expect([v61.name, v61.file, v61.aggregateFile]).toEqual(['callback', 'msgzc-kernel.bt', 'msgzc-kernel-agg.bt']);
+    const v61i = await chooseVariant(facts(['ubuf_info_msgzc.bytelen'], ['msg_zerocopy_callback']));
+    expect([v61i.name, v61i.file]).toEqual(['callback-inline', 'msgzc-kernel-inline.bt']);
+    const v612 = await chooseVariant(facts(['ubuf_info.ops', 'ubuf_info_msgzc.bytelen', 'skb_frag.netmem'], ['msg_zerocopy_complete', '__msg_zerocopy_callback']));
+    expect([v612.name, v612.file, v612.aggregateFile]).toEqual(['ops', 'msgzc-kernel-ops.bt', 'msgzc-kernel-ops-agg.bt']);
+    // --aggregate runs the descriptor's aggregateFile, read after the choice (select.ts)
+    expect(msgzcKernel.aggregateFile).toBe('msgzc-kernel-ops-agg.bt');
+    const v515 = await chooseVariant(facts(['ubuf_info.bytelen', 'ubuf_info.flags'], ['msg_zerocopy_callback']));
+    expect([v515.name, v515.file]).toEqual(['v5-inline', 'msgzc-kernel-5x.bt']);
+    expect(v515.notes.join(' ')).toMatch(/inlined/);
+    const v69 = await chooseVariant(facts(['ubuf_info_msgzc.bytelen', 'skb_frag.netmem'], ['msg_zerocopy_callback']));
+    expect(v69.name).toBe('unsupported');
+    expect(v69.notes[0]).toMatch(/no program for this kernel/);
+  });
+
+  it('describes itself', () => {
+    expect(msgzcKernel.name).toBe('msgzc-kernel');
+    expect(msgzcKernel.requires).toContainEqual({ kind: 'kprobes' });
+    expect(msgzcKernel.requires).toContainEqual({ kind: 'function', name: 'msg_zerocopy_realloc' });
+    expect(msgzcKernel.aggregateFile).toMatch(/^msgzc-kernel(-\w+)*-agg\.bt$/);
+    expect(msgzcKernel.blindSpots.length).toBeGreaterThan(5);
+  });
+});
