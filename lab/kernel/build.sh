@@ -7,6 +7,9 @@
 #                  for: eval "$(lab/kernel/build.sh --env)"
 #   --kernel-only  do not build zcsim
 #   --force        ignore the output cache (the object tree is still reused: incremental rebuild)
+#   --cached       never build the kernel: exit 3 (with a message) when it is not in the cache
+#                  yet; zcsim is still built when missing (seconds). For tests that must not start
+#                  a 40-minute build.
 # Environment:
 #   ZCTRACE_LAB_CACHE     cache root (default: lab/.cache); everything lands below it
 #   ZCTRACE_KSRC_VERSION  linux-source-6.1 version to use (default: apt's candidate)
@@ -30,13 +33,14 @@ NICE=${NICE:-10}
 SRCPKG=linux-source-6.1
 BASECONFIG=x86_64_defconfig
 
-ENV_ONLY=0 KERNEL_ONLY=0 FORCE=0
+ENV_ONLY=0 KERNEL_ONLY=0 FORCE=0 CACHED=0
 for a in "$@"; do
   case "$a" in
     --env) ENV_ONLY=1 ;;
     --kernel-only) KERNEL_ONLY=1 ;;
     --force) FORCE=1 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --cached) CACHED=1 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown argument: $a" >&2; exit 2 ;;
   esac
 done
@@ -106,6 +110,10 @@ if have_kernel && have_zcsim; then
   log "cache hit: $SRCPKG $VER, patches+config key $KEY, zcsim key $ZKEY"
   emit
   exit 0
+fi
+if [ "$CACHED" = 1 ] && ! have_kernel; then
+  log "the lab kernel ($SRCPKG $VER, key $KEY) is not built yet: run lab/kernel/build.sh (tens of minutes)"
+  exit 3
 fi
 
 # ---------------------------------------------------------------- build dependencies

@@ -2,8 +2,9 @@
 // why not, and the fix. The same verdicts decide `--pack auto`.
 import type { Check, HostFacts } from './host.js';
 import { PACKS } from './registry.js';
+import { probePath } from '../util/paths.js';
 import { judge, type Verdict } from './requirements.js';
-import type { PackDescriptor } from './pack.js';
+import type { PackDescriptor, PackOptions } from './pack.js';
 
 export interface DoctorReport {
   kernel: string;
@@ -12,14 +13,18 @@ export interface DoctorReport {
   packs: (Verdict & { description: string; priority: number; variant?: { name: string; file: string; notes: string[] } })[];
 }
 
-export async function diagnose(h: HostFacts, packs: readonly PackDescriptor[] = PACKS): Promise<DoctorReport> {
+export async function diagnose(h: HostFacts, packs: readonly PackDescriptor[] = PACKS, opts: PackOptions = {}): Promise<DoctorReport> {
   const names = new Set<string>();
   for (const p of packs) for (const r of p.requires) if (r.kind === 'tracepoint') names.add(r.name);
   const verdicts = [];
+  const packChecks: Record<string, Check> = {};
   for (const p of packs) {
     const v = await judge(p, h);
-    const variant = v.usable && p.variant ? await p.variant(h) : undefined;
-    verdicts.push({ ...v, description: p.description, priority: p.priority, variant });
+    if (p.hostChecks) Object.assign(packChecks, await p.hostChecks(h));
+    const variant = v.usable && p.variant ? await p.variant(h, opts) : undefined;
+    // A variant can rule the pack out from the kernel's state (netpriv: no callbacks registered).
+    if (variant?.unusable) verdicts.push({ ...v, usable: false, reasons: [...v.reasons, variant.unusable], description: p.description, priority: p.priority });
+    else verdicts.push({ ...v, description: p.description, priority: p.priority, variant });
   }
   return {
     kernel: h.kernel,
@@ -27,6 +32,7 @@ export async function diagnose(h: HostFacts, packs: readonly PackDescriptor[] = 
       root: h.root ? { ok: true, detail: 'running as root' } : { ok: false, detail: 'not root', fix: 'run as root' },
       bpftrace: h.bpftrace, tracefs: h.tracefs, btf: h.btf, lockdown: h.lockdown,
       'tracepoint programs': h.tracepointProgs, kprobes: h.kprobes, 'kfunc (fentry)': h.kfunc,
+      ...packChecks,
     },
     tracepoints: [...names].sort().map((name) => ({ name, present: h.hasTracepoint(name) })),
     packs: verdicts,
@@ -54,7 +60,9 @@ export function renderDoctor(r: DoctorReport): string {
     out.push(`  ${p.usable ? 'usable  ' : 'unusable'} ${p.pack.padEnd(16)} ${p.description}`);
     for (const why of p.reasons) out.push(`           - ${why.what}${why.fix ? `\n             fix: ${why.fix}` : ''}`);
     if (p.variant) {
-      out.push(`           variant ${p.variant.name} (probes/${p.variant.file})`);
+      // a generated program lives outside probes/ (its path is relative to it)
+      const file = p.variant.file.startsWith('..') ? probePath(p.variant.file) : `probes/${p.variant.file}`;
+      out.push(`           variant ${p.variant.name} (${file})`);
       for (const n of p.variant.notes) out.push(`           ~ ${n}`);
     }
     for (const d of p.degraded) out.push(`           ~ runs, but: ${d}`);

@@ -2,7 +2,7 @@
 // decoder that turns its output lines into engine events. Adding a pack = one .bt file, one
 // descriptor module under src/probes/packs/, one line in registry.ts.
 import type { ZcEvent } from '../engine/types.js';
-import type { HostFacts } from './host.js';
+import type { Check, HostFacts } from './host.js';
 
 /** One output line of a pack, split: `kind<TAB>t<TAB>key=value…` (probes/README.md). */
 export interface ProbeLine {
@@ -66,14 +66,25 @@ export interface PackDescriptor {
    * the running kernel has (BTF, traceable functions); doctor prints the choice and its notes.
    * Absent: `file` is used as is.
    */
-  variant?(h: HostFacts): Promise<PackVariant>;
+  variant?(h: HostFacts, opts?: PackOptions): Promise<PackVariant>;
   /** With `--aggregate`: a program that counts in BPF maps and prints only lifetime edges. */
   aggregateFile?: string;
+  /** Kernel facts only this pack knows how to find (doctor lists them with its own checks). */
+  hostChecks?(h: HostFacts): Promise<Record<string, Check>>;
+}
+
+/** Options a pack's program is generated from (the netpriv pack's --free-fn). */
+export interface PackOptions {
+  /** The owner's command-release function: `free` events (validated by the pack). */
+  freeFn?: string;
 }
 
 /** The program a pack chose for this kernel, and what that choice cannot see. */
 export interface PackVariant {
+  /** Under probes/ (a generated program: a path relative to probes/). */
   file: string;
   name: string;
   notes: string[];
+  /** Set when the running kernel's state rules the pack out (no callbacks registered). */
+  unusable?: { what: string; fix?: string };
 }

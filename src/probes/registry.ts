@@ -4,8 +4,9 @@ import type { PackDescriptor } from './pack.js';
 import { iouringSendzc } from './packs/iouring-sendzc.js';
 import { msgzcKernel } from './packs/msgzc-kernel.js';
 import { msgzcSyscalls } from './packs/msgzc-syscalls.js';
+import { netpriv } from './packs/netpriv.js';
 
-export const PACKS: readonly PackDescriptor[] = [msgzcSyscalls, iouringSendzc, msgzcKernel];
+export const PACKS: readonly PackDescriptor[] = [msgzcSyscalls, iouringSendzc, msgzcKernel, netpriv];
 
 /** The pack of that name, or undefined. */
 export function findPack(name: string): PackDescriptor | undefined {

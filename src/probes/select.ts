@@ -3,7 +3,7 @@
 import { ProbeUnusableError, UsageError } from '../util/errors.js';
 import { bestPack, diagnose } from './doctor.js';
 import { hostFacts, type ProgramKind } from './host.js';
-import type { PackDescriptor } from './pack.js';
+import type { PackDescriptor, PackOptions } from './pack.js';
 import { findPack, PACKS } from './registry.js';
 
 /**
@@ -29,13 +29,13 @@ export interface Selected {
   variant?: string;
 }
 
-export async function selectPack(name: string, aggregate = false): Promise<Selected> {
+export async function selectPack(name: string, aggregate = false, opts: PackOptions = {}): Promise<Selected> {
   const candidates = name === 'auto' ? PACKS : [findPack(name)].filter((p): p is PackDescriptor => p !== undefined);
   if (candidates.length === 0) {
     throw new UsageError(`--pack: no pack named "${name}"`, `packs: ${PACKS.map((p) => p.name).join(', ')}, or auto`);
   }
   const facts = await hostFacts(kindsFor(candidates));
-  const report = await diagnose(facts, aggregate ? candidates.filter((p) => p.aggregateFile) : candidates);
+  const report = await diagnose(facts, aggregate ? candidates.filter((p) => p.aggregateFile) : candidates, opts);
   if (aggregate && report.packs.length === 0) {
     throw new UsageError('--aggregate: no such pack has an in-kernel aggregation program', `packs with one: ${PACKS.filter((p) => p.aggregateFile).map((p) => p.name).join(', ') || 'none'}`);
   }

@@ -73,6 +73,15 @@ describe.skipIf(!root)(`live with a fake bpftrace${why}`, () => {
       expect(r.stderr).toMatch(re as RegExp);
     }
   });
+
+  it('--free-fn: a name that is not a symbol never reaches a program; on another pack it is refused', async () => {
+    const bad = await zctrace(['live', '--pack', 'netpriv', '--free-fn', 'cmnd_done);system("id'], { env: fakeEnv('compile') });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/--free-fn: .* is not a kernel function name/);
+    const other = await zctrace(['record', '--pack', 'iouring-sendzc', '-o', join(dir, 'ff.trace'), '--free-fn', 'cmnd_done'], { env: fakeEnv('compile') });
+    expect(other.exitCode).toBe(2);
+    expect(other.stderr).toMatch(/--free-fn applies to the netpriv pack only \(this run uses iouring-sendzc\)/);
+  });
 });
 
 const tmpfs = canMountTmpfs();

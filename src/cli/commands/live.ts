@@ -1,12 +1,34 @@
 // `zctrace live` and `zctrace record`: trace this host now.
 import { type Command, Option } from 'commander';
 import { runLive } from '../../run/live.js';
-import { selectPack } from '../../probes/select.js';
+import { selectPack, type Selected } from '../../probes/select.js';
 import type { ProbeFilters } from '../../probes/pack.js';
 import { EXIT } from '../exit-codes.js';
 import { parseComm, parseDuration, parseIntIn } from '../options.js';
 import { addAnalysisOptions, analysisOptions } from './common.js';
 import { chooseLiveOutput } from '../../sinks/dashboard/choose.js';
+import type { PackOptions } from '../../probes/pack.js';
+import { parseFreeFn } from '../../probes/packs/netpriv.js';
+import { UsageError } from '../../util/errors.js';
+
+/** The options that choose and shape the probe program, shared by live and record. */
+function addProgramOptions(cmd: Command, aggregateHelp: string): Command {
+  return cmd
+    .option('--attach-timeout <duration>', 'how long bpftrace may take to attach its probes', '60s')
+    .option('--aggregate', aggregateHelp)
+    .option('--free-fn <symbol>', 'netpriv pack: the owner\'s command-release function, first argument = the command (default: the known owner\'s, e.g. cmnd_done for iscsi_scst)');
+}
+
+/** The pack for this run, and its attach timeout (ms); --free-fn checked (netpriv only). */
+async function programFromOptions(o: Record<string, unknown>): Promise<{ sel: Selected; attachTimeoutMs: number }> {
+  const attach = parseDuration('--attach-timeout', String(o.attachTimeout));
+  const popts: PackOptions = o.freeFn === undefined ? {} : { freeFn: parseFreeFn('--free-fn', String(o.freeFn)) };
+  const sel = await selectPack(String(o.pack), o.aggregate === true, popts);
+  if (popts.freeFn !== undefined && sel.pack.name !== 'netpriv') {
+    throw new UsageError(`--free-fn applies to the netpriv pack only (this run uses ${sel.pack.name})`, 'add --pack netpriv, or drop --free-fn');
+  }
+  return { sel, attachTimeoutMs: attach / 1e6 };
+}
 
 /** --pid/--port/--comm, shared by live, record and demo. */
 export function addFilterOptions(cmd: Command): Command {
@@ -33,9 +55,8 @@ export function registerLive(program: Command): void {
     .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
     .option('--interval <duration>', 'period of stats records with --headless', '10s')
     .option('--record <file>', 'also record the events to a trace file (replay reads it)')
-    .option('--force', 'overwrite the --record file')
-    .option('--attach-timeout <duration>', 'how long bpftrace may take to attach its probes', '60s')
-    .option('--aggregate', 'count references in BPF maps and send only lifetime edges (heavy traffic; packs that have it)');
+    .option('--force', 'overwrite the --record file');
+  addProgramOptions(live, 'count references in BPF maps and send only lifetime edges (heavy traffic; packs that have it)');
   addFilterOptions(live);
   addAnalysisOptions(live);
   live.action(async (o: Record<string, unknown>) => {
@@ -45,11 +66,10 @@ export function registerLive(program: Command): void {
     const out = chooseLiveOutput(o.headless === true, o.dashboard === undefined ? undefined : String(o.dashboard));
     const duration = o.duration === undefined ? undefined : parseDuration('--duration', String(o.duration));
     const interval = parseDuration('--interval', String(o.interval));
-    const attach = parseDuration('--attach-timeout', String(o.attachTimeout));
-    const sel = await selectPack(String(o.pack), o.aggregate === true);
+    const { sel, attachTimeoutMs } = await programFromOptions(o);
     const r = await runLive({
       ...a, pack: sel.pack, file: sel.file, filters: f, output: out.output, dashboard: out.layout, durationNs: duration, intervalNs: interval,
-      attachTimeoutMs: attach / 1e6,
+      attachTimeoutMs,
       record: o.record ? { path: String(o.record), force: o.force === true, command: `zctrace ${process.argv.slice(2).join(' ')}` } : undefined,
     });
     process.exitCode = r.failHit ? EXIT.findings : EXIT.ok;
@@ -60,17 +80,15 @@ export function registerLive(program: Command): void {
     .requiredOption('--pack <name>', 'probe pack (or auto)')
     .requiredOption('-o, --output <file>', 'trace file (*.gz to compress)')
     .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
-    .option('--force', 'overwrite the output file')
-    .option('--attach-timeout <duration>', 'how long bpftrace may take to attach its probes', '60s')
-    .option('--aggregate', 'record lifetime edges counted in BPF maps instead of every reference (packs that have it)');
+    .option('--force', 'overwrite the output file');
+  addProgramOptions(record, 'record lifetime edges counted in BPF maps instead of every reference (packs that have it)');
   addFilterOptions(record);
   record.action(async (o: Record<string, unknown>) => {
     const f = filters(o);
     const duration = o.duration === undefined ? undefined : parseDuration('--duration', String(o.duration));
-    const attach = parseDuration('--attach-timeout', String(o.attachTimeout));
-    const sel = await selectPack(String(o.pack), o.aggregate === true);
+    const { sel, attachTimeoutMs } = await programFromOptions(o);
     await runLive({
-      leakAfterNs: 10e9, pack: sel.pack, file: sel.file, filters: f, output: 'quiet', durationNs: duration, intervalNs: 10e9, attachTimeoutMs: attach / 1e6,
+      leakAfterNs: 10e9, pack: sel.pack, file: sel.file, filters: f, output: 'quiet', durationNs: duration, intervalNs: 10e9, attachTimeoutMs,
       record: { path: String(o.output), force: o.force === true, command: `zctrace ${process.argv.slice(2).join(' ')}` },
     });
     process.exitCode = EXIT.ok;
