@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { UsageError } from '../../util/errors.js';
 import { dashboardPath } from '../../util/paths.js';
 
@@ -44,8 +44,13 @@ export interface Layout {
   file: string;
 }
 
-const ajv = new Ajv({ allErrors: false, strict: true, useDefaults: true });
-const validate = ajv.compile(JSON.parse(readFileSync(dashboardPath('layout.schema.json'), 'utf8')));
+// Compiled on first use: every command imports this module, few load a layout, and the
+// compile costs tens of milliseconds at start-up.
+let compiled: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  compiled ??= new Ajv({ allErrors: false, strict: true, useDefaults: true }).compile(JSON.parse(readFileSync(dashboardPath('layout.schema.json'), 'utf8')));
+  return compiled;
+}
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
 
 /** Where user layouts live: $ZCTRACE_DASHBOARDS, else ~/.config/zctrace/dashboards. */
@@ -96,6 +101,7 @@ export function readLayout(file: string): Layout {
 
 /** Validates a parsed layout (schema, then geometry); throws UsageError naming the problem. */
 export function checkLayout(v: unknown, file: string): Layout {
+  const validate = validator();
   if (!validate(v)) throw new UsageError(`${file}: ${explainLayout(validate.errors)}`, 'see dashboards/README.md and dashboards/layout.schema.json');
   const l = v as Omit<Layout, 'file'>;
   const taken = new Map<string, number>();
