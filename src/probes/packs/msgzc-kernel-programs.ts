@@ -159,11 +159,11 @@ const EXAMPLES: Record<Mode, string> = {
 const OVERHEAD: Record<Mode, string> = {
   stream: 'npm run bench:lab (qemu TCG, 1 vCPU, Linux 6.1; 2000 loopback sends of 64 KiB): 6-7\n' +
     ' *   lines (22-25 events) per send reached zctrace and about as many were lost ("Lost N events":\n' +
-    ' *   9869-10832); the sender ran 3.7-4.3x slower than untraced over three runs. Each zero-copy\n' +
+    ' *   9869-10832); the sender ran 3.5-4.3x slower than untraced over four runs. Each zero-copy\n' +
     ' *   skb freed costs two struct page reads per frag and one printf.',
   aggregate: 'npm run bench:lab (qemu TCG, 1 vCPU, Linux 6.1; 2000 loopback sends of 64 KiB): 3 lines\n' +
-    ' *   (4 events) per send, none lost (streaming: about half lost); the sender ran 2.2x, 4.7x and\n' +
-    ' *   6.6x slower than untraced in three runs (streaming 3.9x, 4.3x, 3.7x): under TCG the map\n' +
+    ' *   (4 events) per send, none lost (streaming: about half lost); the sender ran 2.2x, 4.7x, 6.6x\n' +
+    ' *   and 5.7x slower than untraced in four runs (streaming 3.9x, 4.3x, 3.7x, 3.5x): under TCG the map\n' +
     ' *   updates are emulated, so the in-kernel cost is not judged there. Counting costs a map\n' +
     ' *   update per put and per ubuf; the page histogram one per page, hence sampled from one skb in 8.',
 };

@@ -340,7 +340,7 @@ kprobe:skb_release_data
 			    @FRAG_ARGS@);
 #else
 			@a_pages[$ua] += $n;
-			if ((nsecs & 7) == 0) {   /* page counts: one skb in 8 (a map update per page) */
+			if ((rand & 7) == 0) {   /* page counts: one skb in 8 (a map update per page); not nsecs: a coarse clock would pick every skb */
 @PAGE_HIST@
 			}
 #endif
