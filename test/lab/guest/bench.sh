@@ -8,6 +8,8 @@
 set -uo pipefail
 out=$1 wl=$2 count=$3
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 cd "$here/../../.." || exit 125
 uname -r >"$out/uname"
 now() { date +%s.%N; }
@@ -27,11 +29,7 @@ for mode in stream aggregate; do
 		node bin/zctrace.js live --pack msgzc-kernel "${agg[@]}" --headless --interval 1s \
 		--leak-after 1h --attach-timeout 300s >"$out/$mode.ndjson" 2>"$out/$mode.err" &
 	zc=$!
-	for _ in $(seq 1 1800); do
-		grep -q '^ready' "$out/$mode.raw" && break
-		kill -0 $zc 2>/dev/null || break
-		sleep 0.2
-	done
+	wait_ready "$out/$mode.raw" $zc
 	sleep 2
 	l0=$(lines "$out/$mode.raw")
 	t0=$(now)

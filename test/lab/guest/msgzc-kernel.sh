@@ -11,6 +11,8 @@ set -uo pipefail
 out=$1 wl=$2; shift 2
 modes=("$@"); ((${#modes[@]})) || modes=(stream aggregate)
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 cd "$here/../../.." || exit 125
 log() { echo "$(date +%s.%N | cut -c1-14) $*" >>"$out/log"; }
 uname -r >"$out/uname"
@@ -39,11 +41,7 @@ for mode in "${modes[@]}"; do
 		--leak-after 10s --attach-timeout 300s --record "$out/$mode.trace" --force \
 		>"$out/$mode.ndjson" 2>"$out/$mode.err" &
 	zc=$!
-	for _ in $(seq 1 1800); do
-		grep -q '^ready' "$out/$mode.raw" && break
-		kill -0 $zc 2>/dev/null || break
-		sleep 0.2
-	done
+	wait_ready "$out/$mode.raw" $zc
 	log "$mode: attached ($(grep -c . "$out/$mode.raw") lines so far)"
 	for f in "${FAULTS[@]}"; do
 		t0=$(date +%s.%N)

@@ -16,6 +16,8 @@ set -uo pipefail
 out=$1 ko=$2; shift 2
 modes=("$@"); ((${#modes[@]})) || modes=(none leak underflow early_free)
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 cd "$here/../../.." || exit 125
 log() { echo "$(date +%s.%N | cut -c1-14) $*" >>"$out/log"; }
 uname -r >"$out/uname"
@@ -60,11 +62,7 @@ for mode in "${modes[@]}"; do
 		node bin/zctrace.js live --pack netpriv "${ff[@]}" --headless --interval 1s --leak-after 5s \
 		--attach-timeout 300s --record "$out/$mode.trace" --force >"$out/$mode.ndjson" 2>"$out/$mode.err" &
 	zc=$!
-	for _ in $(seq 1 1500); do
-		grep -q '^ready' "$out/$mode.raw" && break
-		kill -0 $zc 2>/dev/null || break
-		sleep 0.2
-	done
+	wait_ready "$out/$mode.raw" $zc
 	log "$mode: attached"
 	sleep 1
 	t0=$(date +%s.%N)
