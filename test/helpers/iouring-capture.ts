@@ -1,5 +1,6 @@
 // Checks a captured iouring-sendzc run (raw bpftrace stdout) against the workload's own JSON
 // accounting, and runs bpftrace live against test/workloads/iouring_zc.c.
+import { decodeWith } from './pack-lines.js';
 import { stopChild } from './stop-child.js';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,12 +17,7 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Decodes lines with a fresh decoder; counts the lines it refused. */
 export function decodeAll(lines: ProbeLine[]): { events: ZcEvent[]; unknown: number } {
-  const d = iouringSendzc.createDecoder();
-  const events: ZcEvent[] = [];
-  let unknown = 0;
-  for (const l of lines) if (!d.decode(l, (e) => events.push(e))) unknown++;
-  d.finish?.((e) => events.push(e));
-  return { events, unknown };
+  return decodeWith(iouringSendzc.createDecoder(), lines);
 }
 
 /** The workload's JSON accounting (test/workloads/iouring_zc.c). */

@@ -10,6 +10,7 @@ import { errnoName, iouringSendzc } from '../../../src/probes/packs/iouring-send
 import {
   type Accounting, checkCapture, decodeAll, liveUnavailable, root, traceRun,
 } from '../../helpers/iouring-capture.js';
+import { headerExampleLines } from '../../helpers/pack-lines.js';
 
 const fixtures = join(root, 'test/fixtures/iouring-sendzc');
 const R = 'ring:0xffff888100c62800';
@@ -138,8 +139,7 @@ describe('iouring-sendzc captures', () => {
 
   it("the .bt header's Example lines appear verbatim in a capture", () => {
     const bt = readFileSync(join(root, 'probes/iouring-sendzc.bt'), 'utf8');
-    const header = bt.slice(bt.indexOf(' * Example'), bt.indexOf(' * Overhead'));
-    const examples = header.split('\n').filter((l) => l.includes('\t')).map((l) => l.replace(/^ \*\s+/, ''));
+    const examples = headerExampleLines(bt);
     expect(examples.length).toBeGreaterThanOrEqual(3);
     const all = captures.map((c) => readFileSync(join(fixtures, `${c}.txt`), 'utf8').split('\n'));
     expect(all.some((capLines) => examples.every((ex) => capLines.includes(ex)))).toBe(true);

@@ -11,6 +11,7 @@ import type { Finding } from '../../../src/engine/types.js';
 import { PROGRAMS } from '../../../src/probes/packs/msgzc-kernel-programs.js';
 import { packageRoot } from '../../../src/util/paths.js';
 import { records, zctrace } from '../../helpers/cli.js';
+import { headerExampleLines } from '../../helpers/pack-lines.js';
 import { type Accounting, judge, parseRaw, replayFindings } from '../../lab/msgzc-kernel-check.js';
 
 const dir = join(packageRoot, 'test/fixtures/msgzc-kernel');
@@ -51,8 +52,7 @@ describe('msgzc-kernel captures', () => {
     const captures = names.map((n) => readFileSync(join(dir, `${n}.txt`), 'utf8').split('\n'));
     for (const spec of PROGRAMS) {
       const bt = readFileSync(join(packageRoot, 'probes', spec.file), 'utf8');
-      const example = bt.slice(bt.indexOf(' * Example'), bt.indexOf(' * Overhead'));
-      const lines = example.split('\n').filter((l) => l.includes('\t')).map((l) => l.replace(/^ \*\s+/, ''));
+      const lines = headerExampleLines(bt);
       expect(lines.length, spec.file).toBeGreaterThanOrEqual(3);
       expect(captures.some((c) => lines.every((l) => c.includes(l))), spec.file).toBe(true);
     }

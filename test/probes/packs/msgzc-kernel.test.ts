@@ -9,6 +9,7 @@ import { chooseVariant, msgzcKernel } from '../../../src/probes/packs/msgzc-kern
 import { MsgzcKernelDecoder } from '../../../src/probes/packs/msgzc-kernel-decoder.js';
 import { parsePages, sentRanges } from '../../../src/probes/packs/msgzc-kernel-lines.js';
 import { Reorder } from '../../../src/probes/reorder.js';
+import { decodeWith } from '../../helpers/pack-lines.js';
 
 const U = '0xffff888005207e28';
 const U2 = '0xffff88807dd77528';
@@ -30,12 +31,7 @@ const read = (t: number, obj: string, lo = 0, hi = 0) => line('read', t, { obj, 
 
 /** Decodes with no reordering delay unless asked, and returns the events. */
 function decodeAll(lines: ProbeLine[], windowNs = 0): { events: ZcEvent[]; unknown: number; d: MsgzcKernelDecoder } {
-  const d = new MsgzcKernelDecoder(windowNs);
-  const events: ZcEvent[] = [];
-  let unknown = 0;
-  for (const l of lines) if (!d.decode(l, (e) => events.push(e))) unknown++;
-  d.finish((e) => events.push(e));
-  return { events, unknown, d };
+  return decodeWith(new MsgzcKernelDecoder(windowNs), lines);
 }
 
 function findings(events: ZcEvent[], end = true): Finding[] {

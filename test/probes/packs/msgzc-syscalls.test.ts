@@ -1,6 +1,7 @@
 // The msgzc-syscalls pack: decoder units, real captures checked against the workload's own
 // accounting (test/fixtures/msgzc-syscalls/README.md says how they were made), the .bt header's
 // example, and live runs of the real program against the real workload (root + bpftrace + gcc).
+import { decodeWith, headerExampleLines } from '../../helpers/pack-lines.js';
 import { stopChild } from '../../helpers/stop-child.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -28,12 +29,7 @@ function line(kind: string, t: number, fields: Record<string, string | number>):
 }
 
 function decodeAll(lines: ProbeLine[]): { events: ZcEvent[]; unknown: number } {
-  const d = msgzcSyscalls.createDecoder();
-  const events: ZcEvent[] = [];
-  let unknown = 0;
-  for (const l of lines) if (!d.decode(l, (e) => events.push(e))) unknown++;
-  d.finish?.((e) => events.push(e));
-  return { events, unknown };
+  return decodeWith(msgzcSyscalls.createDecoder(), lines);
 }
 
 const sub = (t: number, id: number, addr: string, extra: Record<string, string | number> = {}) =>
@@ -334,8 +330,7 @@ describe('msgzc-syscalls captures', () => {
 
   it("the .bt header's Example lines appear verbatim in a capture", () => {
     const bt = readFileSync(join(root, 'probes/msgzc-syscalls.bt'), 'utf8');
-    const header = bt.slice(bt.indexOf(' * Example'), bt.indexOf(' * Overhead'));
-    const examples = header.split('\n').filter((l) => l.includes('\t')).map((l) => l.replace(/^ \*\s+/, ''));
+    const examples = headerExampleLines(bt);
     expect(examples.length).toBeGreaterThanOrEqual(3);
     const all = captures.map((c) => readFileSync(join(fixtures, `${c}.txt`), 'utf8').split('\n'));
     expect(all.some((capLines) => examples.every((ex) => capLines.includes(ex)))).toBe(true);
