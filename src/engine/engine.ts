@@ -139,7 +139,8 @@ export class Engine {
     const bit = kindBit(kind);
     if (lt.reported & bit) return;
     lt.reported |= bit;
-    const uncertain = lossSensitive(kind) && this.isUncertain(lt);
+    // lost events, or a probe that says its own evidence is not certain (trigger.unsure)
+    const uncertain = (lossSensitive(kind) && this.isUncertain(lt)) || trigger?.unsure !== undefined;
     this.stats.countFinding(kind, uncertain);
     this.stats.addTo(this.stats.bySock, lt.sock, 0, true);
     this.stats.addTo(this.stats.byProc, procKey(lt.pid, lt.comm), 0, true);
@@ -167,6 +168,7 @@ export class Engine {
       lt = undefined;
     }
     if (lt === undefined) lt = this.begin(e, obj);
+    if (e.resend === true) this.stats.countResend(e.sock);
     const before = lt.bytes;
     lt.absorb(e);
     this.openBytes += lt.bytes - before;

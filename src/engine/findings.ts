@@ -30,9 +30,7 @@ export function describe(kind: FindingKind, lt: Lifetime, t: number, trigger?: Z
         ? `still ${lt.refs} reference(s) held ${age} after submit, though done was signalled`
         : `not completed ${age} after submit, ${lt.refs} reference(s) held`;
     case 'early_free':
-      return lt.done
-        ? `freed${why} while TCP still held ${lt.refs} reference(s)`
-        : `freed${why} before completion, ${age} after submit, ${lt.refs} reference(s) held`;
+      return earlyFree(lt, t, age, why, trigger);
     case 'use_after_free':
       return `${trigger?.ev ?? 'put'} on the holder after it was freed`;
     case 'underflow':
@@ -44,6 +42,25 @@ export function describe(kind: FindingKind, lt: Lifetime, t: number, trigger?: Z
     case 'enobufs':
       return `send failed with ${trigger?.errno ?? 'ENOBUFS'}: completions not reaped (optmem or locked-memory limit); the sender stalls`;
   }
+}
+
+// The early free's own words: what happened to the bytes, when, and how sure the probe is.
+function earlyFree(lt: Lifetime, t: number, age: string, why: string, trigger?: ZcEvent): string {
+  const reason = trigger?.reason;
+  const window = trigger?.since !== undefined
+    ? `between +${fmtNs(Math.max(0, trigger.since - lt.start))} and +${fmtNs(t - lt.start)} after submit`
+    : `${age} after submit`;
+  let text: string;
+  if (reason === 'rewrite') {
+    text = `bytes rewritten in place while in flight (changed ${window}, before its completion)`;
+  } else if (reason !== undefined && reason !== 'unmap' && reason !== 'madvise' && reason !== 'reuse' && reason !== 'release') {
+    text = `the kernel wrote into the buffer for ${reason}() while in flight (${window}, before its completion)`;
+  } else {
+    text = lt.done
+      ? `freed${why} while TCP still held ${lt.refs} reference(s)`
+      : `freed${why} before completion, ${age} after submit, ${lt.refs} reference(s) held`;
+  }
+  return trigger?.unsure !== undefined ? `${text}; uncertain: ${trigger.unsure}` : text;
 }
 
 /** Builds the record sinks receive. */

@@ -30,6 +30,8 @@ export interface Totals {
   lost: number;
   untracked: number;
   sendErrors: number;
+  /** Sends that repeated a buffer still in flight, unchanged (no finding). */
+  resends: number;
   /** ns; durations in ns, submit/first get → done. */
   duration: Distribution;
   refsPerPage: Distribution;
@@ -92,6 +94,7 @@ export function totals(engine: Engine): Totals {
     lost: s.lost,
     untracked: s.untracked,
     sendErrors: s.sendErrors,
+    resends: s.resends,
     duration: distribution(s.durations, s.durationSum),
     refsPerPage: distribution(s.refsPerPage, s.refsSum),
     // Before any activity (only ticks so far) the span is empty: first = last.
@@ -106,7 +109,7 @@ function withOpen(rows: Map<string, Breakdown>, open: Map<string, number>, top: 
   for (const [key, n] of open) {
     const row = byKey.get(key);
     if (row) row.open = n;
-    else out.push({ key, lifetimes: 0, bytes: 0, open: n, findings: 0 });
+    else out.push({ key, lifetimes: 0, bytes: 0, open: n, findings: 0, resends: 0 });
   }
   out.sort((a, b) => b.open - a.open || b.findings - a.findings || b.lifetimes - a.lifetimes);
   return out.slice(0, top);

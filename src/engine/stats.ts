@@ -21,6 +21,8 @@ export interface Breakdown {
   bytes: number;
   open: number;
   findings: number;
+  /** Sends that repeated a buffer still in flight (not a finding). */
+  resends: number;
 }
 
 /** One point of the in-flight series: holders open and bytes they pin, at trace time t. */
@@ -74,6 +76,8 @@ export class Stats {
   /** Events about holders the trace never saw start (attached mid-flight). */
   untracked = 0;
   sendErrors = 0;
+  /** Sends that repeated a buffer still in flight (resends of unchanged bytes: no finding). */
+  resends = 0;
   readonly findings: Partial<Record<FindingKind, number>> = {};
   readonly uncertain: Partial<Record<FindingKind, number>> = {};
   /** Lifetime durations, submit/first get → done, in ns. */
@@ -143,23 +147,35 @@ export class Stats {
     }
   }
 
+  /** Counts one resend, in total and for its socket. */
+  countResend(sock: string | undefined): void {
+    this.resends++;
+    this.row(this.bySock, sock).resends++;
+  }
+
   /** Adds one finished lifetime to a breakdown table. */
   addTo(table: Map<string, Breakdown>, key: string | undefined, bytes: number, finding: boolean): void {
+    const row = this.row(table, key);
+    if (finding) row.findings++;
+    else {
+      row.lifetimes++;
+      row.bytes += bytes;
+    }
+  }
+
+  // The row of `key`, made on first use; beyond BREAKDOWN_CAP keys, new ones fold into "(other)".
+  private row(table: Map<string, Breakdown>, key: string | undefined): Breakdown {
     const k = key ?? '(unknown)';
     let row = table.get(k);
     if (row === undefined) {
       const fold = table.size >= BREAKDOWN_CAP;
       row = table.get(fold ? OTHER : k);
       if (row === undefined) {
-        row = { key: fold ? OTHER : k, lifetimes: 0, bytes: 0, open: 0, findings: 0 };
+        row = { key: fold ? OTHER : k, lifetimes: 0, bytes: 0, open: 0, findings: 0, resends: 0 };
         table.set(row.key, row);
       }
     }
-    if (finding) row.findings++;
-    else {
-      row.lifetimes++;
-      row.bytes += bytes;
-    }
+    return row;
   }
 }
 

@@ -29,8 +29,18 @@ export interface ZcEvent {
   ref?: number;
   /** done: the kernel copied instead of sending the pages (SO_EE_CODE_ZEROCOPY_COPIED). */
   copied?: boolean;
-  /** free: why the probe considers the buffer released ("unmap", "madvise", "reuse", "release"). */
+  /**
+   * free: why the probe considers the buffer released: "unmap", "madvise", "rewrite" (its bytes
+   * changed while in flight), the call that wrote into it ("read", "recvmsg", "io_uring_READ"...),
+   * "release" (netpriv), "reuse" (traces of zctrace before 0.2).
+   */
   reason?: string;
+  /** free: the last time (ns) the buffer was known unchanged; the change happened in [since, t]. */
+  since?: number;
+  /** free: why the evidence is not certain (the finding is then reported as uncertain). */
+  unsure?: string;
+  /** submit: this send repeats a buffer still in flight (a resend: counted, not a finding). */
+  resend?: boolean;
   /** lost: how many events the probe layer dropped. */
   n?: number;
   /** send_error: the errno name, e.g. "ENOBUFS". */

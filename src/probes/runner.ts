@@ -55,7 +55,13 @@ export class BpftraceRunner {
     const err = new LineSplitter((l) => this.onStderrLine(l), () => {}, 1 << 16);
     // 256 pages (1 MiB) of perf ring buffer per CPU instead of bpftrace's 64: bursts of sends
     // on a busy host otherwise overflow it before bpftrace is scheduled to drain it.
-    const env = { ...process.env, BPFTRACE_PERF_RB_PAGES: process.env.BPFTRACE_PERF_RB_PAGES ?? '256' };
+    // 16384 map keys (bpftrace's default is 4096): the tracepoint packs keep a fingerprint per send
+    // in flight until its completion, and a fast sender has thousands in flight.
+    const env = {
+      ...process.env,
+      BPFTRACE_PERF_RB_PAGES: process.env.BPFTRACE_PERF_RB_PAGES ?? '256',
+      BPFTRACE_MAP_KEYS_MAX: process.env.BPFTRACE_MAP_KEYS_MAX ?? '16384',
+    };
     const child = execa(bin, [this.opts.program, ...this.opts.params], { ...SPAWN, env });
     this.child = child;
     child.stdout?.on('data', (c: Buffer) => out.push(c));

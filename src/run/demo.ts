@@ -12,7 +12,8 @@ import { WorkloadError } from '../util/errors.js';
 import { packageRoot } from '../util/paths.js';
 import { runLive, type LiveResult } from './live.js';
 
-export const FAULTS = ['none', 'leak', 'early-free', 'reuse'] as const;
+/** The workloads' fault modes (test/workloads/*.c); `reuse` is the older name of `rewrite`. */
+export const FAULTS = ['none', 'leak', 'early-free', 'resend', 'rewrite', 'rewrite-quiet', 'read-into', 'reuse'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 /** Which bundled workload exercises which pack (the binary's name is also its comm). */

@@ -24,6 +24,24 @@ export function decodeAll(lines: ProbeLine[]): { events: ZcEvent[]; unknown: num
 export interface Accounting {
   fault: string; pid: number; sends: number; bytes: number; completions: number; copied: number;
   sock: string; faulted: number[]; mono_ns: number;
+  /** Requests submitted while an earlier one of the same buffer awaited its notification. */
+  resends?: number;
+  /** read-into: the call that wrote into the in-flight buffer. */
+  read_call?: string | null;
+}
+
+/** The `free` reason each workload fault must produce on its faulted holders. */
+export function freeReason(acct: { fault: string; read_call?: string | null }): string | undefined {
+  if (acct.fault === 'read-into') {
+    return { read: 'read', readv: 'readv', pread: 'pread64', recvfrom: 'recvfrom', 'uring-read': 'io_uring_READ', 'uring-recv': 'io_uring_RECV' }[acct.read_call ?? 'read'];
+  }
+  return ({ 'early-free': 'unmap', reuse: 'rewrite', rewrite: 'rewrite', 'rewrite-quiet': 'rewrite' } as Record<string, string>)[acct.fault];
+}
+
+/** The finding each workload fault must produce on its faulted holders (resend: none). */
+export function faultKind(fault: string): string | undefined {
+  if (fault === 'leak') return 'leak';
+  return ['early-free', 'reuse', 'rewrite', 'rewrite-quiet', 'read-into'].includes(fault) ? 'early_free' : undefined;
 }
 
 /** Splits raw bpftrace stdout the way the generic parser does (KIND TAB T TAB key=value...). */
@@ -72,8 +90,13 @@ export function checkCapture(text: string, acct: Accounting): void {
 
   // other processes may be traced too (a concurrent run): judge only this workload's holders
   const frees = events.filter((e) => e.ev === 'free' && mine.has(e.obj));
-  const reason = { none: undefined, leak: undefined, 'early-free': 'unmap', reuse: 'reuse' }[acct.fault];
+  const reason = freeReason(acct);
   expect(frees.map((e) => [e.obj, e.reason])).toEqual(reason ? acct.faulted.map((ud) => [`${ring}#${ud}`, reason]) : []);
+  // a resend of unchanged bytes is counted, never freed; the rewrite's own resend is a rewrite
+  if (acct.resends !== undefined) {
+    const rewrites = acct.fault === 'reuse' || acct.fault === 'rewrite' ? acct.faulted.length : 0;
+    expect(submits.filter((e) => e.resend === true)).toHaveLength(acct.resends - rewrites);
+  }
   if (acct.fault === 'leak') {
     expect([...mine].filter((o) => !doneObjs.has(o))).toEqual(acct.faulted.map((ud) => `${ring}#${ud}`));
   }
@@ -84,8 +107,9 @@ export function checkCapture(text: string, acct: Accounting): void {
   for (const e of events) if (e.obj === undefined || mine.has(e.obj)) engine.push(e);
   engine.end();
   const findings = records.filter((r) => r.type === 'finding' && r.kind !== 'copy_fallback') as Finding[];
-  const kind = { none: undefined, leak: 'leak', 'early-free': 'early_free', reuse: 'early_free' }[acct.fault];
+  const kind = faultKind(acct.fault);
   expect(findings.map((f) => [f.kind, f.obj])).toEqual(kind ? acct.faulted.map((ud) => [kind, `${ring}#${ud}`]) : []);
+  expect(findings.filter((f) => f.uncertain)).toEqual([]);
 }
 
 /** Why the live test cannot run here, or null. */

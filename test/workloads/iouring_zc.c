@@ -4,23 +4,47 @@
  * identifiable requests. The workload of zctrace's `iouring-sendzc` probe pack.
  *
  * Build:  gcc -O2 -Wall -o iouring_zc iouring_zc.c -luring -lpthread
- * Usage:  iouring_zc [--fault none|leak|early-free|reuse] [--count N] [--size BYTES]
+ * Usage:  iouring_zc [--fault none|leak|early-free|rewrite|reuse|resend|rewrite-quiet|read-into]
+ *                    [--read-call read|uring-read|uring-recv] [--count N] [--size BYTES]
  *                    [--duration SEC] [--slow-receiver] [--ipv6] [--port P] [--sendmsg-zc]
  *
  * Every request has its own user_data (1, 2, 3, ... in submission order); every buffer is its
- * own mmap'ed region (8 buffers, reused only after their notification CQE, IORING_CQE_F_NOTIF).
+ * own mmap'ed region (8 buffers, reused only after their notification CQE, IORING_CQE_F_NOTIF,
+ * except in resend mode). A buffer is "in flight" from a request's submission until that
+ * request's notification CQE. Request ud's buffer is filled with the byte 'A' + ud % 26 before
+ * it is submitted (the constant 'Z' in resend mode).
  * The ring is created with IORING_SETUP_DEFER_TASKRUN, so notifications are posted to the CQ
  * only when this program waits for completions: an action taken between a submit and the next
  * wait is guaranteed to come before that request's notification.
  *
  * Faults (K = the middle request, count/2 + 1; all requests before it are drained first, so the
- * faulted send runs inline at submission and its pages are in TCP's hands):
+ * faulted send runs inline at submission and its pages are in TCP's hands; each fault is made
+ * only if K's notification is not in the CQ at that moment, else stderr says so and faulted is
+ * empty):
  *   none        every buffer is reused or unmapped only after its notification.
  *   early-free  request K's buffer is munmap'ed right after it is submitted, before its
- *               notification (checked: the notification is not in the CQ at that moment).
+ *               notification. faulted = [K].
+ *   rewrite     request K's buffer is rewritten and submitted again as request K+1 before K's
+ *               notification. faulted = [K] (none when --count < 3: K+1 must exist). `reuse`
+ *               is the same mode under its old name (reported as "reuse").
+ *   resend      no fault: a correct sender of static data. The 8 buffers are filled once with
+ *               the constant byte and never rewritten; requests cycle over them (request ud
+ *               uses buffer (ud - 1) % 8) without waiting for notifications: up to 32 requests
+ *               are in flight, CQEs already in the CQ are reaped between submits without
+ *               blocking, and the program waits only when 32 are in flight (the CQ's room).
+ *               A buffer is thus resubmitted, unchanged, while earlier requests from it are in
+ *               flight. faulted = [].
+ *   rewrite-quiet  request K's buffer is rewritten in place right after its submission
+ *               (memset of all of it with 'a' + K % 26) and never submitted again; its next
+ *               use waits for K's notification as usual. faulted = [K].
+ *   read-into   right after request K's submission, the kernel writes into its buffer for the
+ *               program: 4096 bytes (or --size, if smaller) of 'a' + K % 26 into the start of
+ *               the buffer, by --read-call: read (the default) read(2)s them from a pipe filled
+ *               at setup; uring-read is an IORING_OP_READ from that pipe, uring-recv an
+ *               IORING_OP_RECV from one end of an AF_UNIX stream socketpair written at setup,
+ *               either submitted on the same ring (user_data 1 << 40, not a send, not counted)
+ *               and waited for. The read must return the whole length (else exit 1).
  *               faulted = [K].
- *   reuse       request K's buffer is rewritten and submitted again as request K+1 before K's
- *               notification. faulted = [K] (none when --count < 3: K+1 must exist).
  *   leak        the last L = min(4, count) requests are sent after the receiver stopped reading
  *               and its (small, fixed) receive window was filled with ordinary copied sends:
  *               TCP queues their pages unsent, so their first CQE arrives (res = bytes queued)
@@ -36,13 +60,18 @@
  * Output: one JSON line on stdout at the end, e.g.
  *   {"workload":"iouring_zc","fault":"none","op":"SEND_ZC","pid":123,"ring":null,"ring_fd":5,
  *    "sends":64,"bytes":4194304,"completions":64,"copied":64,"send_errors":0,
- *    "sock":"127.0.0.1:40000>127.0.0.1:40001","faulted":[],"mono_ns":123456789}
+ *    "sock":"127.0.0.1:40000>127.0.0.1:40001","faulted":[],"resends":0,"read_call":null,
+ *    "mono_ns":123456789}
  * sends = SEND_ZC/SENDMSG_ZC requests submitted; bytes = sum of their first CQE's res > 0;
  * completions = notification CQEs seen; copied = notifications with IORING_NOTIF_USAGE_ZC_COPIED
  * (requests ask for IORING_SEND_ZC_REPORT_USAGE; loopback delivery copies, so expect all);
  * sock = the sender's socket, local>remote; ring = the kernel ring address, which user space
  * cannot know (null); mono_ns = CLOCK_MONOTONIC when the accounting was made (bpftrace's nsecs
- * clock). Diagnostics go to stderr. Exit status 0, or 1 on a setup error.
+ * clock); resends = requests submitted while an earlier request from the same buffer had no
+ * notification yet (exact: per-buffer counts of requests still due a notification; a request
+ * whose first CQE says no notification follows stops counting then): one in rewrite (K+1),
+ * most requests in resend, 0 in the other modes; read_call = the --read-call of read-into,
+ * null in the other modes. Diagnostics go to stderr. Exit status 0, or 1 on a setup error.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -72,9 +101,20 @@
 
 #define NBUF 8
 #define MAX_FAULTED 16
+#define RESEND_DEPTH (NBUF * 4)    /* resend: requests in flight at most (2 CQEs each) */
+#define STATIC_BYTE 'Z'            /* resend: the constant content of every buffer */
+#define READ_LEN 4096              /* read-into: bytes read (less if --size is smaller) */
+#define READ_UD (1ULL << 40)       /* read-into: the uring read's user_data, not a send's */
 
-enum fault { F_NONE, F_LEAK, F_EARLY_FREE, F_REUSE };
-static const char *fault_names[] = { "none", "leak", "early-free", "reuse" };
+/* Behaviours; "reuse" (the old name of rewrite) is parsed to F_REWRITE and keeps its name in
+ * the report. */
+enum fault { F_NONE, F_LEAK, F_EARLY_FREE, F_REWRITE, F_RESEND, F_REWRITE_QUIET, F_READ_INTO };
+static const char *fault_names[] = { "none", "leak", "early-free", "rewrite", "resend",
+				     "rewrite-quiet", "read-into", "reuse" };
+#define NFAULT_NAMES 8
+
+enum read_call { RC_READ, RC_URING_READ, RC_URING_RECV };
+static const char *read_call_names[] = { "read", "uring-read", "uring-recv" };
 
 struct slot {
 	char *buf;
@@ -96,12 +136,16 @@ static struct {
 	long count, size;
 	double duration;
 	int slow, ipv6, port, sendmsg_zc;
-} opt = { F_NONE, 64, 65536, -1, 0, 0, 0, 0 };
+	enum read_call read_call;
+	const char *fault_name;
+} opt = { F_NONE, 64, 65536, -1, 0, 0, 0, 0, RC_READ, "none" };
 
 static struct io_uring ring;
 static struct slot slots[NBUF];
 static struct req *reqs;
-static long nsubmitted, nbytes, ncompletions, ncopied, nerrors, inflight;
+static long nsubmitted, nbytes, ncompletions, ncopied, nerrors, inflight, nresends;
+static int src_fd = -1;            /* read-into: the pipe's or socketpair's read end */
+static int read_done, read_res;    /* read-into (uring-*): the read's CQE came, its res */
 static unsigned long long faulted[MAX_FAULTED];
 static int nfaulted;
 static int sfd;
@@ -122,7 +166,8 @@ static double now_s(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: iouring_zc [--fault none|leak|early-free|reuse] [--count N] "
+	fprintf(stderr, "usage: iouring_zc [--fault none|leak|early-free|rewrite|reuse|resend|"
+		"rewrite-quiet|read-into] [--read-call read|uring-read|uring-recv] [--count N] "
 		"[--size BYTES] [--duration SEC] [--slow-receiver] [--ipv6] [--port P] [--sendmsg-zc]\n");
 	exit(2);
 }
@@ -134,11 +179,20 @@ static void parse_args(int argc, char **argv)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--fault") && v) {
 			int k;
-			for (k = 0; k < 4 && strcmp(v, fault_names[k]); k++)
+			for (k = 0; k < NFAULT_NAMES && strcmp(v, fault_names[k]); k++)
 				;
-			if (k == 4)
+			if (k == NFAULT_NAMES)
 				usage();
-			opt.fault = k;
+			opt.fault_name = fault_names[k];
+			opt.fault = k == NFAULT_NAMES - 1 ? F_REWRITE : k;   /* reuse = rewrite */
+			i++;
+		} else if (!strcmp(a, "--read-call") && v) {
+			int k;
+			for (k = 0; k < 3 && strcmp(v, read_call_names[k]); k++)
+				;
+			if (k == 3)
+				usage();
+			opt.read_call = k;
 			i++;
 		} else if (!strcmp(a, "--count") && v) {
 			opt.count = atol(v), i++;
@@ -278,6 +332,11 @@ static void add_faulted(unsigned long long ud)
 static void handle_cqe(struct io_uring_cqe *cqe)
 {
 	unsigned long long ud = cqe->user_data;
+	if (ud == READ_UD) {
+		read_done = 1;
+		read_res = cqe->res;
+		return;
+	}
 	if (ud == 0 || ud > (unsigned long long)opt.count)
 		return;
 	struct req *r = &reqs[ud];
@@ -357,6 +416,8 @@ static void submit(long ud, int slot)
 			die("io_uring_get_sqe", EBUSY);
 	}
 	r->slot = slot;
+	if (slots[slot].busy > 0)
+		nresends++;   /* an earlier request from this buffer still has its notification due */
 	if (opt.sendmsg_zc) {
 		r->iov.iov_base = slots[slot].buf;
 		r->iov.iov_len = opt.size;
@@ -386,6 +447,88 @@ static int free_slot(void)
 	}
 }
 
+static long read_len(void)
+{
+	return opt.size < READ_LEN ? opt.size : READ_LEN;
+}
+
+/* read-into: a source the kernel can read READ_LEN bytes of `byte` from, filled now. */
+static void open_source(int byte)
+{
+	static char fill[READ_LEN];
+	int p[2];
+	if (opt.read_call == RC_URING_RECV) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, p))
+			die("socketpair", errno);
+	} else if (pipe(p)) {
+		die("pipe", errno);
+	}
+	memset(fill, byte, sizeof(fill));
+	if (write(p[1], fill, read_len()) != read_len())
+		die("write(read-into source)", errno);
+	src_fd = p[0];   /* the write end stays open: no EOF */
+}
+
+/* read-into: the kernel writes the source's bytes into buf (its start) for this program. */
+static void read_into(char *buf)
+{
+	long n = read_len();
+	int res;
+	if (opt.read_call == RC_READ) {
+		res = read(src_fd, buf, n);
+		if (res < 0)
+			res = -errno;
+	} else {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+		if (!sqe) {
+			io_uring_submit(&ring);
+			sqe = io_uring_get_sqe(&ring);
+			if (!sqe)
+				die("io_uring_get_sqe", EBUSY);
+		}
+		if (opt.read_call == RC_URING_READ)
+			io_uring_prep_read(sqe, src_fd, buf, n, 0);
+		else
+			io_uring_prep_recv(sqe, src_fd, buf, n, MSG_WAITALL);
+		sqe->user_data = READ_UD;
+		int ret = io_uring_submit(&ring);
+		if (ret < 0)
+			die("io_uring_submit(read)", -ret);
+		double end = now_s() + 5;
+		while (!read_done && now_s() < end)
+			reap(1.0);   /* the sends' CQEs met meanwhile are accounted as usual */
+		if (!read_done) {
+			fprintf(stderr, "iouring_zc: %s: no CQE in 5 s\n", read_call_names[opt.read_call]);
+			exit(1);
+		}
+		res = read_res;
+	}
+	if (res != n) {
+		if (res < 0)
+			die(read_call_names[opt.read_call], -res);
+		fprintf(stderr, "iouring_zc: %s into the buffer read %d of %ld bytes\n",
+			read_call_names[opt.read_call], res, n);
+		exit(1);
+	}
+}
+
+/* resend: submit requests [first, last] cycling over the buffers as they are (filled once),
+ * without waiting for notifications but to keep RESEND_DEPTH in flight at most, which keeps
+ * the CQ (2 * 64 entries) from overflowing; returns the next user_data. */
+static long resend_phase(long first, long last, double deadline)
+{
+	long ud = first;
+	while (ud <= last && (deadline == 0 || now_s() < deadline)) {
+		while (inflight >= RESEND_DEPTH)
+			reap(1.0);   /* waiting runs the deferred work that posts notifications */
+		submit(ud, (ud - 1) % NBUF);
+		if (io_uring_cq_ready(&ring))
+			reap(0);   /* no wait: takes the CQEs already there */
+		ud++;
+	}
+	return ud;
+}
+
 /* Send requests [first, last] with the configured fault; returns the next user_data. */
 static long send_phase(long first, long last, double deadline)
 {
@@ -393,7 +536,8 @@ static long send_phase(long first, long last, double deadline)
 	long ud = first;
 	while (ud <= last && (deadline == 0 || now_s() < deadline)) {
 		int s;
-		if (ud == k && (opt.fault == F_EARLY_FREE || (opt.fault == F_REUSE && ud < last))) {
+		if (ud == k && (opt.fault == F_EARLY_FREE || opt.fault == F_REWRITE_QUIET ||
+				opt.fault == F_READ_INTO || (opt.fault == F_REWRITE && ud < last))) {
 			drain(5.0);
 			s = free_slot();
 			memset(slots[s].buf, 'A' + ud % 26, opt.size);
@@ -403,6 +547,12 @@ static long send_phase(long first, long last, double deadline)
 			} else if (opt.fault == F_EARLY_FREE) {
 				munmap(slots[s].buf, slots[s].maplen);
 				slots[s].unmapped = 1;
+				add_faulted(ud);
+			} else if (opt.fault == F_REWRITE_QUIET) {
+				memset(slots[s].buf, 'a' + ud % 26, opt.size);   /* never sent again */
+				add_faulted(ud);
+			} else if (opt.fault == F_READ_INTO) {
+				read_into(slots[s].buf);
 				add_faulted(ud);
 			} else {
 				memset(slots[s].buf, 'a' + ud % 26, opt.size);
@@ -459,8 +609,13 @@ int main(int argc, char **argv)
 	int ret = io_uring_queue_init_params(64, &ring, &p);
 	if (ret < 0)
 		die("io_uring_queue_init (needs IORING_SETUP_DEFER_TASKRUN, Linux 6.1+)", -ret);
-	for (int i = 0; i < NBUF; i++)
+	for (int i = 0; i < NBUF; i++) {
 		map_slot(i);
+		if (opt.fault == F_RESEND)
+			memset(slots[i].buf, STATIC_BYTE, opt.size);   /* once: the data never changes */
+	}
+	if (opt.fault == F_READ_INTO)
+		open_source('a' + (opt.count / 2 + 1) % 26);   /* differs from K's 'A' + K % 26 */
 	if (pthread_create(&rx, NULL, receiver, &rfd))
 		die("pthread_create", errno);
 
@@ -478,6 +633,9 @@ int main(int argc, char **argv)
 		for (long i = 1; i < ud; i++)
 			if (!reqs[i].got_notif)
 				add_faulted(i);
+	} else if (opt.fault == F_RESEND) {
+		resend_phase(1, opt.count, deadline);
+		drain(10.0);
 	} else {
 		send_phase(1, opt.count, deadline);
 		drain(10.0);
@@ -488,11 +646,16 @@ int main(int argc, char **argv)
 	printf("{\"workload\":\"iouring_zc\",\"fault\":\"%s\",\"op\":\"%s\",\"pid\":%d,\"ring\":null,"
 	       "\"ring_fd\":%d,\"sends\":%ld,\"bytes\":%ld,\"completions\":%ld,\"copied\":%ld,"
 	       "\"send_errors\":%ld,\"sock\":\"%s\",\"faulted\":[",
-	       fault_names[opt.fault], opt.sendmsg_zc ? "SENDMSG_ZC" : "SEND_ZC", getpid(), ring.ring_fd,
+	       opt.fault_name, opt.sendmsg_zc ? "SENDMSG_ZC" : "SEND_ZC", getpid(), ring.ring_fd,
 	       nsubmitted, nbytes, ncompletions, ncopied, nerrors, sock_desc);
 	for (int i = 0; i < nfaulted; i++)
 		printf("%s%llu", i ? "," : "", faulted[i]);
-	printf("],\"mono_ns\":%lld}\n", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+	printf("],\"resends\":%ld,\"read_call\":", nresends);
+	if (opt.fault == F_READ_INTO)
+		printf("\"%s\"", read_call_names[opt.read_call]);
+	else
+		printf("null");
+	printf(",\"mono_ns\":%lld}\n", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
 	fflush(stdout);
 
 	if (opt.fault == F_LEAK)

@@ -3,7 +3,8 @@
  * The workload the msgzc-syscalls pack is tested against (probes/msgzc-syscalls.bt).
  *
  * Build:  gcc -O2 -Wall -o msgzc msgzc.c      (or: make -C test/workloads)
- * Run:    ./msgzc [--fault none|leak|early-free|reuse] [--count N] [--size BYTES]
+ * Run:    ./msgzc [--fault none|leak|early-free|rewrite|reuse|resend|rewrite-quiet|read-into]
+ *                 [--read-call read|readv|pread|recvfrom] [--count N] [--size BYTES]
  *                 [--buffers K] [--fault-every M] [--duration SEC] [--slow-receiver]
  *                 [--ipv6] [--port P] [--sendmmsg] [--batch B] [--interval-us US]
  *                 [--tx-timestamps] [--verbose]
@@ -12,20 +13,48 @@
  * buffers, each its own mmap'ed region, and sends --count (64) MSG_ZEROCOPY messages of --size
  * (65536) bytes, using buffer (send index % K). It reuses a buffer only after the completion of
  * its previous send was read from the error queue, as the MSG_ZEROCOPY contract requires.
- * The receiver (a forked child) reads the stream and checks every chunk's byte pattern.
+ * The receiver (a forked child) reads the stream and checks every chunk's byte pattern: chunk
+ * (send index) i carries the byte i * 7 + 1, or, in the static-data modes (resend, and leak
+ * with an explicit --buffers), the one constant byte 0x5a.
  *
  * Faults hit the sends whose index i satisfies i % M == M - 1 (M = --fault-every, 16 by
- * default), so they are deterministic and their zero-copy ids are listed in faulted_ids:
+ * default), so they are deterministic and their zero-copy ids are listed in faulted_ids. A
+ * buffer is "in flight" from its send until the program read that id's completion; a faulted
+ * send's id is the last id its chunk took (a short send takes more than one):
  *   leak        never read completions; every send gets a fresh buffer (never reused or
  *               unmapped), so nothing but the missing completions is wrong. faulted_ids
  *               lists every id sent (the first 4096; faulted_total counts them all). The
  *               process exits without close(2): the exit closes the socket.
+ *               With --buffers K given on the command line, it instead cycles over those K
+ *               buffers, mapped and filled once with the constant byte (never rewritten),
+ *               still never reading a completion: e.g. --count 40 --buffers 16 makes 40
+ *               sends, 40 leaks (faulted_ids = every id) and 24 resends.
  *   early-free  munmap the buffer right after its send, before its completion is read
  *               (a fresh region replaces it in the pool).
- *   reuse       right after the send, rewrite the buffer and send it again (the next send
+ *   rewrite     right after the send, rewrite the buffer and send it again (the next send
  *               index) while the first send's completion is still unread; the faulted id is
  *               the first send's. The receiver may then see the new bytes in the old chunk
- *               (rx_corrupt_chunks): the corruption an early free causes.
+ *               (rx_corrupt_chunks): the corruption an early free causes. `reuse` is the
+ *               same mode under its old name (reported as "reuse").
+ *   resend      no fault: a correct sender of static data (like the kernel's msg_zerocopy
+ *               selftest). Every buffer is filled once with the constant byte, and the sends
+ *               cycle over the K buffers without waiting for completions: a buffer is sent
+ *               again, unchanged, while earlier sends of it are in flight. Completions are
+ *               still read (without waiting) before every send, and waited for at the end.
+ *               faulted_ids is empty.
+ *   rewrite-quiet  right after the send, rewrite the whole buffer in place (memset with the
+ *               byte (pattern ^ 0xff)) and never send it again; the buffer's next use waits
+ *               for its completion as usual. The faulted id is that send's. The receiver may
+ *               see the new bytes (rx_corrupt_chunks).
+ *   read-into   right after the send, make the kernel write into the in-flight buffer for
+ *               the program: --read-call read (the default) read(2)s 4096 bytes (or --size,
+ *               if smaller) into the start of the buffer from a pipe; readv from the same
+ *               pipe with a 1-element iovec; pread pread64s them from an unlinked temp file;
+ *               recvfrom recvfrom(2)s them from one end of an AF_UNIX stream socketpair.
+ *               The source is filled with the byte (pattern ^ 0xff) just before the faulted
+ *               send (so nothing but the read comes between the send and the fault). The
+ *               read must return the whole length (else exit 2). The faulted id is that
+ *               send's; the receiver may see the bytes read (rx_corrupt_chunks).
  * ENOBUFS from a send is counted, completions are read (except in leak mode) and the send is
  * retried; in leak mode it gives up after ~1 s of ENOBUFS (gave_up). On loopback the kernel
  * coalesces in-order completions into one queued notification, so a leaking sender alone
@@ -33,20 +62,29 @@
  * the completions so they cannot coalesce) makes --fault leak hit ENOBUFS after a few hundred
  * 64 KiB sends (timing-dependent).
  * --sendmmsg sends in batches of --batch (4, at most 64) messages with sendmmsg(2); a batch
- * ends at a faulted index. --duration holds the process, its socket and its buffers for SEC
- * seconds after the last send (still reading completions unless --fault leak), so a tracer
- * sees the state. --interval-us paces the sends (to attach a tracer to a running sender).
- * --verbose logs each send (index, id, address, length) and completion range on stderr.
+ * ends at a faulted index (in every mode but none and resend), and holds at most K messages
+ * in the modes that wait for a buffer's completion before reusing it. --duration holds the
+ * process, its socket and its buffers for SEC seconds after the last send (still reading
+ * completions unless --fault leak), so a tracer sees the state. --interval-us paces the sends
+ * (to attach a tracer to a running sender). --verbose logs each send (index, id, address,
+ * length) and completion range on stderr.
  *
  * Output: one JSON line on stdout at the end, the workload's own accounting:
  *   {"workload":"msgzc","fault":..,"pid":sender,"receiver_pid":..,"sends":N,"bytes":B,
  *    "completions":C,"copied":K,"enobufs":E,"sock":"127.0.0.1:a>127.0.0.1:b","first_id":0,
  *    "next_id":N,"faulted_ids":[..],"faulted_total":F,"sendmmsg_calls":S,"rx_bytes":..,
- *    "rx_corrupt_chunks":..,"gave_up":false,"send_s":seconds from first to last send}
+ *    "rx_corrupt_chunks":..,"gave_up":false,"resends":R,"read_call":null,
+ *    "send_s":seconds from first to last send}
  * sends counts zero-copy sends that succeeded (each took one id: first_id..next_id-1);
  * completions counts ids read back (each id of a coalesced range once); copied those read with
  * SO_EE_CODE_ZEROCOPY_COPIED (all of them on loopback, which copies on delivery); enobufs
- * counts send calls that failed with ENOBUFS. Exit status 2 on a setup or I/O error.
+ * counts send calls that failed with ENOBUFS. resends counts the send messages (sendmsg calls,
+ * or sendmmsg messages) that start at offset 0 of their buffer (not the rest of a short send)
+ * and were made while an earlier send from the same buffer still had its completion unread
+ * (exact: per-buffer counts of unread ids; a buffer early-free unmapped starts a new count).
+ * It is 0 in none, early-free, rewrite-quiet, read-into and a fresh-buffer leak, one per
+ * faulted send in rewrite, and most sends in resend. read_call is the --read-call used by
+ * read-into, null in the other modes. Exit status 2 on a setup or I/O error.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -64,6 +102,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,30 +120,49 @@
 #define SO_EE_CODE_ZEROCOPY_COPIED 1
 #endif
 
-enum fault { F_NONE, F_LEAK, F_EARLY_FREE, F_REUSE };
-static const char *fault_names[] = { "none", "leak", "early-free", "reuse" };
+/* Behaviours; "reuse" (the old name of rewrite) is parsed to F_REWRITE and keeps its name in
+ * the report. */
+enum fault { F_NONE, F_LEAK, F_EARLY_FREE, F_REWRITE, F_RESEND, F_REWRITE_QUIET, F_READ_INTO };
+static const char *fault_names[] = { "none", "leak", "early-free", "rewrite", "resend",
+				     "rewrite-quiet", "read-into", "reuse" };
+#define NFAULT_NAMES 8
+
+enum read_call { RC_READ, RC_READV, RC_PREAD, RC_RECVFROM };
+static const char *read_call_names[] = { "read", "readv", "pread", "recvfrom" };
 
 #define MAX_BATCH 64
 #define MAX_FAULTED 4096
+#define STATIC_BYTE 0x5a   /* the constant content of the static-data modes */
+#define READ_LEN 4096      /* what read-into reads (less if --size is smaller) */
 
 static struct {
 	enum fault fault;
 	long count, size, buffers, every, interval_us, batch;
 	double duration;
 	int slow, ipv6, port, use_mmsg, verbose, tstamp;
-} opt = { F_NONE, 64, 65536, 8, 16, 0, 4, 0, 0, 0, 0, 0, 0, 0 };
+	int buffers_given;     /* --buffers was on the command line */
+	enum read_call read_call;
+	const char *fault_name;
+	/* derived: */
+	int leak_fresh;        /* leak without --buffers: a fresh buffer per send */
+	int static_data;       /* resend, leak with --buffers: buffers filled once, constant */
+} opt = { F_NONE, 64, 65536, 8, 16, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, RC_READ, "none", 0, 0 };
 
 /* One pool slot: a region and the ids sent from it whose completion is still unread. */
 struct slot {
 	char *buf;
 	uint32_t lo, hi;   /* ids lo..hi (wrap-free here: a run sends < 2^32) */
 	int pending;
+	long inflight;     /* ids sent from this region whose completion is unread (resends) */
 };
 
 static struct slot *slots;
 static unsigned char *completed;   /* per id: its completion was read */
-static uint32_t ncompleted;        /* size of completed[] */
+static int32_t *id_slot;           /* per id: the slot it was sent from, -1 = none/detached */
+static uint32_t ncompleted;        /* size of completed[] and id_slot[] */
 static long sends, enobufs, completions, copied, mmsg_calls, nfaulted, faulted_total, rx_corrupt;
+static long resends;
+static int src_rd = -1, src_wr = -1;   /* read-into: where the kernel reads from, its filler */
 static long long bytes, rx_bytes;
 static uint32_t next_id;           /* the id the next zero-copy send gets (sk_zckey) */
 static uint32_t faulted[MAX_FAULTED];
@@ -127,7 +185,24 @@ static char *map_buf(void)
 /* The byte every position of chunk (send index) i carries; the receiver checks it. */
 static unsigned char pattern(long i)
 {
+	if (opt.static_data)
+		return STATIC_BYTE;
 	return (unsigned char)(i * 7 + 1);
+}
+
+/* Make room to track id (a run of short sends may take more ids than first sized for). */
+static void track(uint32_t id)
+{
+	if (id < ncompleted)
+		return;
+	uint32_t n = ncompleted, grown = id * 2 + 64;
+	completed = realloc(completed, grown);
+	id_slot = realloc(id_slot, grown * sizeof(*id_slot));
+	if (!completed || !id_slot)
+		die("realloc");
+	memset(completed + n, 0, grown - n);
+	memset(id_slot + n, 0xff, (grown - n) * sizeof(*id_slot));
+	ncompleted = grown;
 }
 
 static double now_s(void)
@@ -171,6 +246,8 @@ static long reap(int fd, int timeout_ms)
 					completions++;
 					copied += cp;
 					got++;
+					if (id_slot[id] >= 0)
+						slots[id_slot[id]].inflight--;
 				}
 			}
 		}
@@ -198,10 +275,17 @@ static void fill(struct slot *s, long i)
 	memset(s->buf, pattern(i), opt.size);
 }
 
-static void note_sent(struct slot *s, long i, uint32_t id, long len)
+/* Account a send that took id. first: it starts at offset 0 of the slot (not the rest of a
+ * short send), so it is a resend if an earlier send of the slot is still unread. */
+static void note_sent(struct slot *s, long i, uint32_t id, long len, int first)
 {
 	if (opt.verbose)
 		fprintf(stderr, "msgzc: send i=%ld id=%u addr=%p len=%ld\n", i, id, (void *)s->buf, len);
+	track(id);
+	id_slot[id] = s - slots;
+	if (first && s->inflight > 0)
+		resends++;
+	s->inflight++;
 	if (s->pending)
 		s->hi = id;
 	else
@@ -241,7 +325,7 @@ static int send_from(int fd, struct slot *s, long i, long off)
 			}
 			die("sendmsg(MSG_ZEROCOPY)");
 		}
-		note_sent(s, i, next_id++, r);
+		note_sent(s, i, next_id++, r, off == 0);
 		off += r;
 	}
 	return 0;
@@ -281,7 +365,7 @@ static long send_batch(int fd, struct slot **sl, long i0, int n)
 		}
 		for (int j = 0; j < r; j++) {
 			struct slot *s = sl[done + j];
-			note_sent(s, i0 + done + j, next_id++, mm[j].msg_len);
+			note_sent(s, i0 + done + j, next_id++, mm[j].msg_len, 1);
 			if (mm[j].msg_len < (unsigned)opt.size &&   /* short: send the rest */
 			    send_from(fd, s, i0 + done + j, mm[j].msg_len))
 				return done + j;
@@ -293,7 +377,7 @@ static long send_batch(int fd, struct slot **sl, long i0, int n)
 
 static int is_faulted(long i)
 {
-	return opt.fault != F_NONE && i % opt.every == opt.every - 1;
+	return opt.fault != F_NONE && opt.fault != F_RESEND && i % opt.every == opt.every - 1;
 }
 
 static void add_faulted(uint32_t id)
@@ -369,9 +453,10 @@ static void sockname(int fd, char *out, size_t n)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: msgzc [--fault none|leak|early-free|reuse] [--count N] [--size BYTES]\n"
+	fprintf(stderr, "usage: msgzc [--fault none|leak|early-free|rewrite|reuse|resend|rewrite-quiet|"
+		"read-into]\n  [--read-call read|readv|pread|recvfrom] [--count N] [--size BYTES]\n"
 		"  [--buffers K] [--fault-every M] [--duration SEC] [--slow-receiver] [--ipv6]\n"
-		"  [--port P] [--sendmmsg] [--interval-us US] [--verbose]\n");
+		"  [--port P] [--sendmmsg] [--batch B] [--interval-us US] [--tx-timestamps] [--verbose]\n");
 	exit(2);
 }
 
@@ -382,23 +467,33 @@ static void parse(int argc, char **argv)
 		{ "buffers", 1, 0, 'b' }, { "fault-every", 1, 0, 'e' }, { "duration", 1, 0, 'd' },
 		{ "slow-receiver", 0, 0, 'S' }, { "ipv6", 0, 0, '6' }, { "port", 1, 0, 'p' },
 		{ "sendmmsg", 0, 0, 'm' }, { "interval-us", 1, 0, 'i' }, { "verbose", 0, 0, 'v' },
-		{ "tx-timestamps", 0, 0, 'T' }, { "batch", 1, 0, 'B' },
+		{ "tx-timestamps", 0, 0, 'T' }, { "batch", 1, 0, 'B' }, { "read-call", 1, 0, 'r' },
 		{ 0, 0, 0, 0 } };
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			for (c = 0; c < 4 && strcmp(optarg, fault_names[c]); c++)
+			for (c = 0; c < NFAULT_NAMES && strcmp(optarg, fault_names[c]); c++)
 				;
-			if (c == 4) {
+			if (c == NFAULT_NAMES) {
 				fprintf(stderr, "msgzc: --fault: unknown mode '%s'\n", optarg);
 				usage();
 			}
-			opt.fault = c;
+			opt.fault_name = fault_names[c];
+			opt.fault = c == NFAULT_NAMES - 1 ? F_REWRITE : c;   /* reuse = rewrite */
+			break;
+		case 'r':
+			for (c = 0; c < 4 && strcmp(optarg, read_call_names[c]); c++)
+				;
+			if (c == 4) {
+				fprintf(stderr, "msgzc: --read-call: unknown call '%s'\n", optarg);
+				usage();
+			}
+			opt.read_call = c;
 			break;
 		case 'n': opt.count = atol(optarg); break;
 		case 's': opt.size = atol(optarg); break;
-		case 'b': opt.buffers = atol(optarg); break;
+		case 'b': opt.buffers = atol(optarg), opt.buffers_given = 1; break;
 		case 'e': opt.every = atol(optarg); break;
 		case 'd': opt.duration = atof(optarg); break;
 		case 'S': opt.slow = 1; break;
@@ -419,13 +514,18 @@ static void parse(int argc, char **argv)
 			"--port 0..65535, --duration and --interval-us >= 0, --batch 1..64\n");
 		usage();
 	}
+	opt.leak_fresh = opt.fault == F_LEAK && !opt.buffers_given;
+	opt.static_data = opt.fault == F_RESEND || (opt.fault == F_LEAK && opt.buffers_given);
 }
 
-/* Picks the slot for send index i: the leak mode never reuses, the others wait for it. */
+/* Picks the slot for send index i: the fresh-buffer leak never reuses, the static-data modes
+ * resend a slot as it is (filled once at setup), the others wait for it and refill it. */
 static struct slot *take_slot(int fd, long i)
 {
-	struct slot *s = &slots[opt.fault == F_LEAK ? i : i % opt.buffers];
-	if (opt.fault == F_LEAK)
+	struct slot *s = &slots[opt.leak_fresh ? i : i % opt.buffers];
+	if (opt.static_data)
+		return s;
+	if (opt.leak_fresh)
 		s->buf = map_buf();
 	else
 		wait_slot(fd, s);
@@ -433,8 +533,75 @@ static struct slot *take_slot(int fd, long i)
 	return s;
 }
 
+/* read-into: set up the source the kernel will read from (a pipe, an unlinked temp file or a
+ * socketpair), empty for now. */
+static void open_source(void)
+{
+	int p[2];
+	switch (opt.read_call) {
+	case RC_READ:
+	case RC_READV:
+		if (pipe(p))
+			die("pipe");
+		src_rd = p[0], src_wr = p[1];
+		break;
+	case RC_PREAD: {
+		char path[] = "/tmp/msgzc-pread-XXXXXX";
+		src_rd = src_wr = mkstemp(path);
+		if (src_rd < 0)
+			die("mkstemp");
+		unlink(path);
+		break;
+	}
+	case RC_RECVFROM:
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, p))
+			die("socketpair");
+		src_rd = p[0], src_wr = p[1];
+		break;
+	}
+}
+
+static long read_len(void)
+{
+	return opt.size < READ_LEN ? opt.size : READ_LEN;
+}
+
+/* read-into: fill the source with bytes other than chunk i's pattern, before chunk i is sent,
+ * so that nothing but the read itself comes between the send and the fault. */
+static void prime_source(long i)
+{
+	static char src[READ_LEN];
+	long n = read_len();
+	memset(src, pattern(i) ^ 0xff, n);
+	ssize_t w = opt.read_call == RC_PREAD ? pwrite(src_wr, src, n, 0) : write(src_wr, src, n);
+	if (w != n)
+		die("write(read-into source)");
+}
+
+/* read-into: the kernel writes the primed bytes into buf (its start) for this program. */
+static void read_into(char *buf)
+{
+	long n = read_len();
+	struct iovec iov = { buf, n };
+	ssize_t r = -1;
+	switch (opt.read_call) {
+	case RC_READ:     r = read(src_rd, buf, n); break;
+	case RC_READV:    r = readv(src_rd, &iov, 1); break;
+	case RC_PREAD:    r = pread(src_rd, buf, n, 0); break;
+	case RC_RECVFROM: r = recvfrom(src_rd, buf, n, MSG_WAITALL, NULL, NULL); break;
+	}
+	if (r != n) {
+		if (r >= 0)
+			fprintf(stderr, "msgzc: %s into the buffer read %zd of %ld bytes\n",
+				read_call_names[opt.read_call], r, n);
+		else
+			perror(read_call_names[opt.read_call]);
+		exit(2);
+	}
+}
+
 /* After send index i left slot s: inject the fault if i is a faulted index. Returns how many
- * extra send indexes it used (the reuse resend). */
+ * extra send indexes it used (the rewrite's resend). */
 static int after_send(int fd, struct slot *s, long i)
 {
 	if (opt.fault == F_LEAK) {
@@ -449,14 +616,29 @@ static int after_send(int fd, struct slot *s, long i)
 			die("munmap");
 		s->buf = map_buf();   /* the old region is gone; its completion is still due */
 		s->pending = 0;
+		/* the old region's unread ids no longer count against the new one (resends) */
+		for (uint32_t id = s->lo; id <= s->hi && id < ncompleted; id++)
+			if (id_slot[id] == s - slots && !completed[id])
+				id_slot[id] = -1;
+		s->inflight = 0;
 		return 0;
 	}
-	if (opt.fault == F_REUSE && i + 1 < opt.count) {
+	if (opt.fault == F_REWRITE && i + 1 < opt.count) {
 		add_faulted(s->hi);
 		fill(s, i + 1);       /* rewrite while the kernel may still read it */
 		if (send_one(fd, s, i + 1))
 			gave_up = 1;
 		return 1;
+	}
+	if (opt.fault == F_REWRITE_QUIET) {
+		add_faulted(s->hi);
+		memset(s->buf, pattern(i) ^ 0xff, opt.size);   /* in flight; never sent again */
+		return 0;
+	}
+	if (opt.fault == F_READ_INTO) {
+		add_faulted(s->hi);
+		read_into(s->buf);
+		return 0;
 	}
 	return 0;
 }
@@ -522,15 +704,22 @@ int main(int argc, char **argv)
 	char sock[128];
 	sockname(fd, sock, sizeof(sock));
 
-	long nslots = opt.fault == F_LEAK ? opt.count : opt.buffers;
+	long nslots = opt.leak_fresh ? opt.count : opt.buffers;
 	slots = calloc(nslots, sizeof(*slots));
-	ncompleted = opt.count * 2 + 64;   /* a short send takes one more id */
+	ncompleted = opt.count * 2 + 64;   /* a short send takes one more id (track() grows it) */
 	completed = calloc(ncompleted, 1);
-	if (!slots || !completed)
+	id_slot = malloc(ncompleted * sizeof(*id_slot));
+	if (!slots || !completed || !id_slot)
 		die("calloc");
-	if (opt.fault != F_LEAK)
-		for (long k = 0; k < nslots; k++)
+	memset(id_slot, 0xff, ncompleted * sizeof(*id_slot));
+	if (!opt.leak_fresh)
+		for (long k = 0; k < nslots; k++) {
 			slots[k].buf = map_buf();
+			if (opt.static_data)
+				fill(&slots[k], k);   /* once: the constant byte */
+		}
+	if (opt.fault == F_READ_INTO)
+		open_source();
 
 	double t_start = now_s();
 	for (long i = 0; i < opt.count && !gave_up;) {
@@ -546,12 +735,14 @@ int main(int argc, char **argv)
 					n = j + 1;
 					break;
 				}
-			if (opt.fault != F_LEAK && n > opt.buffers)
-				n = opt.buffers;
+			if (!opt.static_data && opt.fault != F_LEAK && n > opt.buffers)
+				n = opt.buffers;   /* waiting for a slot the batch itself took: never */
 		}
 		struct slot *sl[MAX_BATCH];
 		for (int j = 0; j < n; j++)
 			sl[j] = take_slot(fd, i + j);
+		if (opt.fault == F_READ_INTO && is_faulted(i + n - 1))
+			prime_source(i + n - 1);   /* a batch ends at a faulted index */
 		long sent;
 		if (n > 1) {
 			sent = send_batch(fd, sl, i, n);
@@ -589,11 +780,17 @@ int main(int argc, char **argv)
 	printf("{\"workload\":\"msgzc\",\"fault\":\"%s\",\"pid\":%d,\"receiver_pid\":%d,"
 	       "\"sends\":%ld,\"bytes\":%lld,\"completions\":%ld,\"copied\":%ld,\"enobufs\":%ld,"
 	       "\"sock\":\"%s\",\"first_id\":0,\"next_id\":%u,\"faulted_ids\":[",
-	       fault_names[opt.fault], getpid(), child, sends, bytes, completions, copied, enobufs,
+	       opt.fault_name, getpid(), child, sends, bytes, completions, copied, enobufs,
 	       sock, next_id);
 	for (long k = 0; k < nfaulted; k++)
 		printf("%s%u", k ? "," : "", faulted[k]);
 	printf("],\"faulted_total\":%ld,\"sendmmsg_calls\":%ld,\"rx_bytes\":%lld,\"rx_corrupt_chunks\":%ld,\"gave_up\":%s,"
-	       "\"send_s\":%.6f}\n", faulted_total, mmsg_calls, rx_bytes, rx_corrupt, gave_up ? "true" : "false", send_s);
+	       "\"resends\":%ld,\"read_call\":", faulted_total, mmsg_calls, rx_bytes, rx_corrupt,
+	       gave_up ? "true" : "false", resends);
+	if (opt.fault == F_READ_INTO)
+		printf("\"%s\"", read_call_names[opt.read_call]);
+	else
+		printf("null");
+	printf(",\"send_s\":%.6f}\n", send_s);
 	return 0;
 }

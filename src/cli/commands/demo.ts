@@ -10,7 +10,7 @@ import { parseChoice, parseDuration, parseIntIn, parseKinds } from '../options.j
 export function registerDemo(program: Command): void {
   program.command('demo')
     .description('run a bundled zero-copy sender and receiver on loopback and trace them live (optionally with a fault)')
-    .addOption(new Option('--fault <fault>', 'inject: none, leak (never reap completions), early-free (unmap before completion), reuse (rewrite and resend before completion)').default('none'))
+    .addOption(new Option('--fault <fault>', 'inject: none, leak (never reap completions), early-free (unmap before completion), rewrite (change the bytes and resend before completion; alias reuse), rewrite-quiet (change the bytes in place, never resend), read-into (read(2) into the in-flight buffer); resend (send unchanged bytes again while in flight: correct, no finding)').default('none'))
     .option('--headless', 'NDJSON records on stdout instead of the dashboard (or status lines) and the report')
     .option('--dashboard <name>', 'dashboard layout (the default output on a terminal): default, compact (80x24), or a .json layout file')
     .option('--duration <duration>', 'stop after this long even if the workload still runs')

@@ -1,15 +1,15 @@
 // The io_uring zero-copy send pack (probes/iouring-sendzc.bt): one holder per SEND_ZC /
 // SENDMSG_ZC request, named `ring:<io_ring_ctx address>#<user_data>`; it lives from the submit
 // to the request's notification CQE (IORING_CQE_F_NOTIF), the moment the kernel lets go of the
-// buffer. The decoder also remembers each in-flight buffer's address range per process, so an
-// munmap/madvise of it, or a new send from it, before the notification becomes a `free`.
+// buffer. The decoder also remembers each in-flight buffer's address range per process
+// (user-buffers.ts): an munmap/madvise of it, a change of its bytes (seen at the next send of
+// it, or by the kernel at the notification) or a read writing into it before the notification
+// becomes a `free`; a resend of unchanged bytes is counted, not a finding.
 import { constants as osConstants } from 'node:os';
 import type { ZcEvent } from '../../engine/types.js';
 import type { Decoder, Emit, PackDescriptor, ProbeLine } from '../pack.js';
-import { InflightRanges, pageSpan } from './inflight-ranges.js';
-
-/** Holders whose buffer range is remembered at once; beyond it the oldest is forgotten. */
-const MAX_INFLIGHT = 65536;
+import { pageSpan } from './inflight-ranges.js';
+import { callName, hexOrDec as big, UserBuffers, writtenRanges } from './user-buffers.js';
 
 let errnoNames: Map<number, string> | undefined;
 
@@ -30,15 +30,12 @@ function int(v: string | undefined): number | undefined {
   return Number.isInteger(n) ? n : undefined;
 }
 
-function big(v: string | undefined): bigint | undefined {
-  if (v === undefined || !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v)) return undefined;
-  return BigInt(v);
-}
-
 /** Decodes submit / done / result / unmap lines into events; see probes/iouring-sendzc.bt. */
 export class IouringSendzcDecoder implements Decoder {
   /** In-flight buffers per process (exposed for tests and stats). */
-  readonly ranges = new InflightRanges(MAX_INFLIGHT);
+  readonly buffers = new UserBuffers();
+  /** Per holder: its process and socket, for a failed request's send_error. */
+  private readonly who = new Map<string, { pid?: number; sock?: string }>();
 
   decode(line: ProbeLine, emit: Emit): boolean {
     switch (line.kind) {
@@ -50,13 +47,17 @@ export class IouringSendzcDecoder implements Decoder {
         return this.result(line, emit);
       case 'unmap':
         return this.unmap(line, emit);
+      case 'rewrite':
+        return this.rewrite(line, emit);
+      case 'write':
+        return this.write(line, emit);
       default:
         return false;
     }
   }
 
-  // A new request; its buffer overlapping one still in flight on the same socket (or where a
-  // socket is unknown) means the owner reused that buffer: free(reuse) for the older holder.
+  // A new request. Its buffer compared with the in-flight ones it overlaps (user-buffers.ts):
+  // the same bytes again is a resend, changed bytes free the older holders.
   private submit(line: ProbeLine, emit: Emit): boolean {
     const f = line.fields;
     const obj = f.get('obj');
@@ -66,16 +67,12 @@ export class IouringSendzcDecoder implements Decoder {
     const sock = rawSock && rawSock !== '-' ? rawSock : undefined;
     const addr = big(f.get('addr'));
     const len = big(f.get('len'));
-    if (pid !== undefined && addr !== undefined && len !== undefined) {
-      for (const r of this.ranges.overlapping(pid, addr, len)) {
-        if (r.sock !== undefined && sock !== undefined && r.sock !== sock) continue;
-        this.ranges.remove(r.obj);
-        emit({ t: line.t, ev: 'free', obj: r.obj, reason: 'reuse', pid });
-      }
-      this.ranges.remove(obj); // same user_data reused while in flight on another buffer
-      this.ranges.add(pid, obj, addr, len, sock);
-    }
     const e: ZcEvent = { t: line.t, ev: 'submit', obj };
+    if (pid !== undefined && addr !== undefined && len !== undefined) {
+      const sent = { obj, pid, t: line.t, ranges: len > 0n ? [[addr, len] as [bigint, bigint]] : [], fp: f.get('fp'), fz: f.get('fz') === '1' };
+      if (this.buffers.send(sent, emit)) e.resend = true;
+    }
+    this.remember(obj, pid, sock);
     const bytes = int(f.get('bytes'));
     if (bytes !== undefined) e.bytes = bytes;
     if (pid !== undefined) e.pid = pid;
@@ -91,7 +88,7 @@ export class IouringSendzcDecoder implements Decoder {
   private done(line: ProbeLine, emit: Emit): boolean {
     const obj = line.fields.get('obj');
     if (!obj) return false;
-    this.ranges.remove(obj);
+    this.end(obj);
     const e: ZcEvent = { t: line.t, ev: 'done', obj };
     const copied = line.fields.get('copied');
     if (copied === '1' || copied === '0') e.copied = copied === '1';
@@ -105,7 +102,7 @@ export class IouringSendzcDecoder implements Decoder {
     const res = int(line.fields.get('res'));
     const more = line.fields.get('more');
     if (!obj || res === undefined || (more !== '0' && more !== '1')) return false;
-    const held = this.ranges.get(obj)?.[0];
+    const held = this.who.get(obj);
     if (res < 0) {
       const e: ZcEvent = { t: line.t, ev: 'send_error', obj, errno: errnoName(-res) };
       if (held?.pid !== undefined) e.pid = held.pid;
@@ -114,7 +111,7 @@ export class IouringSendzcDecoder implements Decoder {
     }
     if (more === '0') {
       // nothing was pinned, or the kernel let go already: the holder ends here
-      this.ranges.remove(obj);
+      this.end(obj);
       emit({ t: line.t, ev: 'done', obj });
     }
     return true;
@@ -130,11 +127,36 @@ export class IouringSendzcDecoder implements Decoder {
     const reason = f.get('reason') === 'madvise' ? 'madvise' : 'unmap';
     if (pid === undefined || addr === undefined || len === undefined) return false;
     const [start, end] = pageSpan(addr, len);
-    for (const r of this.ranges.overlapping(pid, start, end - start)) {
-      this.ranges.remove(r.obj);
-      emit({ t: line.t, ev: 'free', obj: r.obj, reason, pid });
-    }
+    this.buffers.unmap(pid, start, end - start, line.t, reason, emit);
     return true;
+  }
+
+  // The kernel compared the bytes of a holder at its notification: they changed.
+  private rewrite(line: ProbeLine, emit: Emit): boolean {
+    const obj = line.fields.get('obj');
+    if (!obj) return false;
+    this.buffers.rewrite(obj, line.t, line.fields.get('fz') === '1', emit);
+    return true;
+  }
+
+  // A read(2)-like call or an io_uring READ/RECV wrote [addr, +len) for a zero-copy sender.
+  private write(line: ProbeLine, emit: Emit): boolean {
+    const f = line.fields;
+    const pid = int(f.get('pid'));
+    const dt = int(f.get('dt')); // how long the call ran: it wrote somewhere in [t - dt, t]
+    if (pid === undefined || dt === undefined) return false;
+    this.buffers.write(pid, line.t - dt, line.t, writtenRanges(f), callName(f.get('call')), emit);
+    return true;
+  }
+
+  private remember(obj: string, pid: number | undefined, sock: string | undefined): void {
+    if (this.who.size >= 65536) this.who.delete(this.who.keys().next().value as string);
+    this.who.set(obj, { pid, sock });
+  }
+
+  private end(obj: string): void {
+    this.buffers.forget(obj);
+    this.who.delete(obj);
   }
 }
 

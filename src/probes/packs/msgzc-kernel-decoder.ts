@@ -14,10 +14,12 @@
 //   read                → put(ref 0, reason "read"): the owner was told; the skb is freed
 //   skfree              → close for each unread notification of that socket
 //   unmap / exit        → free of every in-flight ubuf whose user buffer the range meets
-//   a new send overlapping an in-flight buffer of the same socket → free(reuse) first
+//   a new send of exactly the range of an in-flight send (same process): fingerprints equal →
+//                         a resend (counted on the submit, no finding); different → free(rewrite)
+//                         of the older ubuf first. Partial overlaps cannot be compared: counted.
 // A ubuf is "in flight" from its submit to its done: after done the kernel holds no page, so
-// unmapping the buffer then is safe and is not reported by this pack (the syscall pack
-// reports a buffer reused before the owner read its completion).
+// unmapping or rewriting the buffer then is safe and is not reported by this pack (the syscall
+// pack reports a buffer changed before the owner read its completion).
 import type { ZcEvent } from '../../engine/types.js';
 import type { Decoder, Emit, ProbeLine } from '../pack.js';
 import { InflightRanges, pageSpan } from './inflight-ranges.js';
@@ -65,6 +67,8 @@ export interface MsgzcKernelStats {
 /** Decodes msgzc-kernel lines (streaming and --aggregate programs alike). */
 export class MsgzcKernelDecoder implements Decoder {
   readonly ranges = new InflightRanges(MAX_HOLDERS);
+  /** Per in-flight ubuf: its latest send's first range and that range's fingerprint. */
+  private readonly fps = new Map<string, { start: bigint; len: bigint; fp?: string; fz: boolean; t: number }>();
   /** Histogram lines of --aggregate programs, summed per name: bucket counts. */
   readonly histograms = new Map<string, number[]>();
   readonly stats: MsgzcKernelStats = {
@@ -121,18 +125,35 @@ export class MsgzcKernelDecoder implements Decoder {
       h = undefined;
     }
     if (h === undefined) h = this.track(obj, { sk, pid, notified: false });
-    // A send from a buffer still in flight on this socket: the owner reused it early.
+    // A send of bytes still in flight: the same bytes again is a resend; changed bytes were
+    // rewritten under the older ubuf (its pages are still TCP's), an early free.
     const ranges = sentRanges(f, bytes);
+    const fp = f.get('fp');
+    let resend = false;
+    const seen = new Set<string>();
     for (const [a, len] of ranges) {
       for (const r of this.ranges.overlapping(pid, a, len)) {
-        if (r.sock !== sk) continue;
+        if (seen.has(r.obj)) continue; // the same ubuf too: a send that extends it may rewrite its bytes
+        seen.add(r.obj);
+        const old = this.fps.get(r.obj);
+        const same = old !== undefined && old.start === a && old.len === len;
+        if (!same || old.fp === undefined || fp === undefined || old.fp === fp) {
+          resend = true;
+          continue;
+        }
         this.ranges.remove(r.obj);
+        this.fps.delete(r.obj);
         this.stats.frees++;
-        emit({ t: l.t, ev: 'free', obj: r.obj, reason: 'reuse', pid });
+        const free: ZcEvent = { t: l.t, ev: 'free', obj: r.obj, reason: 'rewrite', pid, since: old.t };
+        if (old.fz || f.get('fz') === '1') free.unsure = 'the fingerprint read all zero: the buffer was zeroed, or its memory could not be read (bpftrace cannot tell)';
+        emit(free);
       }
     }
     for (const [a, len] of ranges) this.ranges.add(pid, obj, a, len, sk);
+    if (this.fps.size >= MAX_HOLDERS) this.fps.delete(this.fps.keys().next().value as string);
+    if (ranges.length > 0) this.fps.set(obj, { start: ranges[0][0], len: ranges[0][1], fp, fz: f.get('fz') === '1', t: l.t });
     const e: ZcEvent = { t: l.t, ev: 'submit', obj, bytes, pid };
+    if (resend) e.resend = true;
     const comm = f.get('comm');
     if (comm) e.comm = comm;
     const sock = f.get('sock');
@@ -176,6 +197,7 @@ export class MsgzcKernelDecoder implements Decoder {
     this.stats.dones[fate]++;
     if (fate !== 'drop') this.stats.doneIds += ((hi - lo) >>> 0) + 1;
     this.ranges.remove(obj); // the kernel holds none of its pages any more
+    this.fps.delete(obj);
     const h = this.holders.get(obj);
     if (h !== undefined && fate === 'queue') {
       h.notified = true;
@@ -236,6 +258,7 @@ export class MsgzcKernelDecoder implements Decoder {
   private freeRange(pid: number, start: bigint, len: bigint, reason: string, t: number, emit: Emit): void {
     for (const r of this.ranges.overlapping(pid, start, len)) {
       this.ranges.remove(r.obj);
+      this.fps.delete(r.obj);
       this.stats.frees++;
       emit({ t, ev: 'free', obj: r.obj, reason, pid });
     }
@@ -263,6 +286,7 @@ export class MsgzcKernelDecoder implements Decoder {
   private forget(obj: string, h: Holder, t: number, how: 'read' | 'released' | 'close', emit: Emit): void {
     this.holders.delete(obj);
     this.ranges.remove(obj);
+    this.fps.delete(obj);
     this.notes.get(h.sk)?.delete(obj);
     if (how === 'close') emit({ t, ev: 'close', obj });
     else emit({ t, ev: 'put', obj, ref: 0, reason: how });

@@ -36,9 +36,11 @@ const HEADER = String.raw`#!/usr/bin/env bpftrace
 
 const OUTPUT_STREAM = String.raw` * Output (TAB-separated, T = nsecs; U, SK, P = kernel addresses of the ubuf, sock, page):
  *   ready T                          every probe is attached
- *   submit T obj=U new=0|1 id=ID n=IDS bytes=B ref=R pid=P sock=L>R sk=SK niov=N addr=A len=L addr1=A len1=L comm=C
+ *   submit T obj=U new=0|1 id=ID n=IDS bytes=B ref=R pid=P sock=L>R sk=SK niov=N addr=A len=L addr1=A len1=L fp=0xFP fz=0|1 comm=C
  *       ID = the id this send took; IDS = ids the ubuf covers now; R = its count after
- *       (the send call's reference and one per skb); addr/len: the first two iovecs (user)
+ *       (the send call's reference and one per skb); addr/len: the first two iovecs (user);
+ *       FP: fingerprint of the first iovec's bytes this call sent (fz=1: every sampled word
+ *       read zero, i.e. zeroed memory or a read that failed)
  *   put T obj=U ref=R ok=0|1         R = the count after; ok=0: the skb's data was copied
  *   frags T obj=U ref=R n=N pages=P:C,P:C,...   the N frag pages of an skb being freed (17
  *       slots, N used), C = the page's count after TCP's drop (-1: a net_iov, device memory
@@ -234,20 +236,41 @@ kretprobe:msg_zerocopy_realloc
 			if ($niov > 0) { $a0 = (uint64)$iov[0].iov_base; $l0 = $iov[0].iov_len; }
 			if ($niov > 1) { $a1 = (uint64)$iov[1].iov_base; $l1 = $iov[1].iov_len; }
 		}
+		/* fingerprint of the first iovec, clipped to this call's bytes (one 8-byte word per
+		   4 KiB up to 16, spread evenly beyond, and the last word; as msgzc-syscalls.bt):
+		   a later send of the same range compares it, so resent bytes are told from rewritten */
+		$fl = $l0 < $size ? $l0 : $size;
+		$fh = (uint64)0xcbf29ce484222325; $fz = 1;
+		if ($fl >= 8) {
+			$st = (uint64)4096;
+			if ($fl > (uint64)65536) { $st = (($fl / 16) + 4095) & ~(uint64)4095; }
+			$np = ($fl + $st - 1) / $st;
+			$k = (uint64)0;
+			while ($k < 16) {
+				if ($k >= $np) { break; }
+				$w = *uptr((uint64 *)($a0 + $k * $st));
+				if ($w != 0) { $fz = 0; }
+				$fh = ($fh ^ $w) * 0x100000001b3;
+				$k++;
+			}
+			$w = *uptr((uint64 *)($a0 + $fl - 8));
+			if ($w != 0) { $fz = 0; }
+			$fh = ($fh ^ $w) * 0x100000001b3;
+		}
 		if ($sk->__sk_common.skc_family == 10) {
-			printf("submit\t%llu\tobj=0x%llx\tnew=%d\tid=%u\tn=%u\tbytes=%llu\tref=%d\tpid=%d\tsock=[%s]:%d>[%s]:%d\tsk=0x%llx\tniov=%llu\taddr=0x%llx\tlen=%llu\taddr1=0x%llx\tlen1=%llu\tcomm=%s\n",
+			printf("submit\t%llu\tobj=0x%llx\tnew=%d\tid=%u\tn=%u\tbytes=%llu\tref=%d\tpid=%d\tsock=[%s]:%d>[%s]:%d\tsk=0x%llx\tniov=%llu\taddr=0x%llx\tlen=%llu\taddr1=0x%llx\tlen1=%llu\tfp=0x%llx\tfz=%d\tcomm=%s\n",
 			    nsecs, retval, $new, (uint32)($u->id + $u->len - 1), $u->len, $size,
 			    ((struct ubuf_info *)retval)->refcnt.refs.counter, pid,
 			    ntop(10, $sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8), $sk->__sk_common.skc_num,
 			    ntop(10, $sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8), bswap($sk->__sk_common.skc_dport),
-			    (uint64)$sk, $niov, $a0, $l0, $a1, $l1, comm);
+			    (uint64)$sk, $niov, $a0, $l0, $a1, $l1, $fh, $fz, comm);
 		} else {
-			printf("submit\t%llu\tobj=0x%llx\tnew=%d\tid=%u\tn=%u\tbytes=%llu\tref=%d\tpid=%d\tsock=%s:%d>%s:%d\tsk=0x%llx\tniov=%llu\taddr=0x%llx\tlen=%llu\taddr1=0x%llx\tlen1=%llu\tcomm=%s\n",
+			printf("submit\t%llu\tobj=0x%llx\tnew=%d\tid=%u\tn=%u\tbytes=%llu\tref=%d\tpid=%d\tsock=%s:%d>%s:%d\tsk=0x%llx\tniov=%llu\taddr=0x%llx\tlen=%llu\taddr1=0x%llx\tlen1=%llu\tfp=0x%llx\tfz=%d\tcomm=%s\n",
 			    nsecs, retval, $new, (uint32)($u->id + $u->len - 1), $u->len, $size,
 			    ((struct ubuf_info *)retval)->refcnt.refs.counter, pid,
 			    ntop(2, $sk->__sk_common.skc_rcv_saddr), $sk->__sk_common.skc_num,
 			    ntop(2, $sk->__sk_common.skc_daddr), bswap($sk->__sk_common.skc_dport),
-			    (uint64)$sk, $niov, $a0, $l0, $a1, $l1, comm);
+			    (uint64)$sk, $niov, $a0, $l0, $a1, $l1, $fh, $fz, comm);
 		}
 	}
 }

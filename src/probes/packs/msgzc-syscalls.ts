@@ -2,16 +2,18 @@
 // zero-copy send: `sk:<struct sock address>#<id>`, id being the kernel's own per-socket counter
 // (sk_zckey), so ids stay right when tracing starts in the middle of a run. A holder lives from
 // its sendmsg/sendmmsg to the recvmsg(MSG_ERRQUEUE) that tells the owner it completed; the
-// owner's munmap/madvise of its buffer, or a new send of it on the same socket, before then is
-// a `free` (msgzc-buffers.ts), and the socket going away first is a `close` per holder.
+// owner's munmap/madvise of its buffer, a change of its bytes (a fingerprint that differs at
+// the next send of it or when the completion is read) or a read(2)-like call writing into it
+// before then is a `free` (user-buffers.ts); a resend of unchanged bytes is counted, not a
+// finding; the socket going away first is a `close` per holder.
 // Lines arrive in time order (src/probes/reorder.ts): state here follows the kernel's order.
 import type { ZcEvent } from '../../engine/types.js';
 import type { Decoder, Emit, PackDescriptor, ProbeLine } from '../pack.js';
 import { REORDER_WINDOW_NS } from '../reorder.js';
 import { standardEvent } from '../standard.js';
 import { pageSpan } from './inflight-ranges.js';
-import { BufferWatch, sentRanges, unmapRange } from './msgzc-buffers.js';
 import { aheadOf, EarlyDones, IdSet } from './msgzc-ids.js';
+import { callName, hexOrDec, sentRanges, UserBuffers, writtenRanges } from './user-buffers.js';
 
 /** Sockets tracked at once (each: its in-flight ids as intervals). */
 const MAX_SOCKETS = 16384;
@@ -37,7 +39,7 @@ function num(v: string | undefined): number | undefined {
 /** Decodes the msgzc-syscalls lines into events; see probes/msgzc-syscalls.bt for the grammar. */
 export class MsgzcSyscallsDecoder implements Decoder {
   /** In-flight buffer ranges (exposed for tests). */
-  readonly buffers = new BufferWatch();
+  readonly buffers = new UserBuffers();
   private readonly socks = new Map<string, Sock>();
 
   decode(line: ProbeLine, emit: Emit): boolean {
@@ -49,12 +51,14 @@ export class MsgzcSyscallsDecoder implements Decoder {
       case 'close': return this.close(line, emit);
       case 'exit': return this.exit(line);
       case 'send_error': return this.sendError(line, emit);
+      case 'rewrite': return this.rewrite(line, emit);
+      case 'write': return this.write(line, emit);
       default: return false;
     }
   }
 
-  // One send took one id. A buffer of the same process and socket still in flight that this
-  // send overlaps is being reused: free(reuse) for that older holder, before the new submit.
+  // One send took one id. Its buffer compared with the in-flight ones it overlaps
+  // (user-buffers.ts): the same bytes again is a resend, changed bytes free the older holders.
   private submit(line: ProbeLine, emit: Emit): boolean {
     const e = standardEvent(line);
     const obj = e?.obj ?? '';
@@ -62,12 +66,12 @@ export class MsgzcSyscallsDecoder implements Decoder {
     const id = num(obj.slice(hash + 1));
     if (e === undefined || !obj.startsWith('sk:') || hash < 0 || id === undefined) return false;
     const sk = obj.slice(3, hash);
-    const ranges = sentRanges(line.fields, e.bytes);
     if (e.pid !== undefined) {
-      for (const [addr, len] of ranges) this.buffers.free(e.pid, addr, len, line.t, 'reuse', emit, sk);
+      const f = line.fields;
+      const sent = { obj, pid: e.pid, t: line.t, ranges: sentRanges(f, e.bytes), fp: f.get('fp'), fz: f.get('fz') === '1' };
+      if (this.buffers.send(sent, emit)) e.resend = true;
     }
     emit(e);
-    if (e.pid !== undefined) this.buffers.add(obj, e.pid, sk, line.t, ranges);
     this.track(sk, id, e, line.t, emit);
     return true;
   }
@@ -117,11 +121,30 @@ export class MsgzcSyscallsDecoder implements Decoder {
   // the page-rounded range meets is freed under TCP's feet.
   private unmap(line: ProbeLine, emit: Emit): boolean {
     const pid = num(line.fields.get('pid'));
-    const r = unmapRange(line.fields);
-    if (pid === undefined || r === undefined) return false;
-    const [start, end] = pageSpan(r[0], r[1]);
+    const addr = hexOrDec(line.fields.get('addr'));
+    const len = hexOrDec(line.fields.get('len'));
+    if (pid === undefined || addr === undefined || len === undefined) return false;
+    const [start, end] = pageSpan(addr, len);
     const reason = line.fields.get('reason') === 'madvise' ? 'madvise' : 'unmap';
-    this.buffers.free(pid, start, end - start, line.t, reason, emit);
+    this.buffers.unmap(pid, start, end - start, line.t, reason, emit);
+    return true;
+  }
+
+  // The kernel compared the bytes of a holder when its completion was read: they changed.
+  private rewrite(line: ProbeLine, emit: Emit): boolean {
+    const obj = line.fields.get('obj');
+    if (!obj) return false;
+    this.buffers.rewrite(obj, line.t, line.fields.get('fz') === '1', emit);
+    return true;
+  }
+
+  // A read(2)-like call of a zero-copy sender wrote [addr, +len) (and [addr1, +len1)).
+  private write(line: ProbeLine, emit: Emit): boolean {
+    const f = line.fields;
+    const pid = num(f.get('pid'));
+    const dt = num(f.get('dt')); // how long the call ran: it wrote somewhere in [t - dt, t]
+    if (pid === undefined || dt === undefined) return false;
+    this.buffers.write(pid, line.t - dt, line.t, writtenRanges(f), callName(f.get('call')), emit);
     return true;
   }
 

@@ -67,18 +67,26 @@ describe('iouring-sendzc decoder', () => {
     expect(events.map((e) => e.ev)).toEqual(['submit', 'done']);
   });
 
-  it('reports reuse before the new submit, on the same socket only', () => {
+  it('counts a resend of unchanged bytes; changed bytes or a read into the buffer free it', () => {
     const { events } = decodeAll([
-      sub(1, 7, '0x7f0000010000'),
-      sub(2, 8, '0x7f0000018000'), // overlaps 7's second half
-      sub(3, 9, '0x7f0000018000', { sock: '127.0.0.1:1>127.0.0.1:3' }), // another socket: broadcast
+      sub(1, 7, '0x7f0000010000', { fp: '0xaa', fz: 0 }),
+      sub(2, 8, '0x7f0000010000', { fp: '0xaa', fz: 0, sock: '127.0.0.1:1>127.0.0.1:3' }), // same bytes, another socket
+      sub(3, 9, '0x7f0000030000', { fp: '0xbb', fz: 0 }),
+      sub(4, 10, '0x7f0000010000', { fp: '0xcc', fz: 0 }), // changed under 7 and 8
+      line('rewrite', 5, { obj: `${R}#9`, fp: '0xbb', now: '0x11', fz: 0, at: 'done', pid: 42, comm: 'tgt' }),
+      line('write', 6, { dt: 2, pid: 42, addr: '0x7f0000010000', len: 4096, call: 'io_uring_READ' }),
     ]);
     expect(events.map((e) => [e.ev, e.obj, e.reason])).toEqual([
       ['submit', `${R}#7`, undefined],
-      ['free', `${R}#7`, 'reuse'],
       ['submit', `${R}#8`, undefined],
       ['submit', `${R}#9`, undefined],
+      ['free', `${R}#7`, 'rewrite'],
+      ['free', `${R}#8`, 'rewrite'],
+      ['submit', `${R}#10`, undefined],
+      ['free', `${R}#9`, 'rewrite'],
+      ['free', `${R}#10`, 'io_uring_READ'],
     ]);
+    expect(events.filter((e) => e.resend).map((e) => e.obj)).toEqual([`${R}#8`]);
   });
 
   it('turns a failed first CQE into send_error, and no-MORE into done', () => {
@@ -128,6 +136,7 @@ describe('iouring-sendzc captures', () => {
       expect(captures).toContain(f);
       expect(captures).toContain(`${f}-ipv6`);
     }
+    for (const f of ['resend', 'rewrite-quiet', 'read-into', 'read-into-uring']) expect(captures).toContain(f);
   });
 
   for (const name of captures) {
@@ -161,6 +170,13 @@ describe.skipIf(unavailable !== null)(`iouring-sendzc live${unavailable ? ` (ski
     ['early-free', []],
     ['reuse', ['--ipv6']],
     ['leak', ['--duration', '1', '--sendmsg-zc']],
+    ['resend', ['--count', '3000']], // full speed, unchanged bytes: no finding
+    ['resend', ['--count', '3000', '--ipv6', '--sendmsg-zc']],
+    ['rewrite', ['--sendmsg-zc']],
+    ['rewrite-quiet', ['--ipv6']],
+    ['read-into', []],
+    ['read-into', ['--read-call', 'uring-read', '--ipv6']],
+    ['read-into', ['--read-call', 'uring-recv', '--sendmsg-zc']],
   ];
   for (const [fault, extra] of runs) {
     it(`${[fault, ...extra].join(' ')}: the trace agrees with the workload`, async () => {

@@ -125,15 +125,20 @@ describe('msgzc-kernel decoder', () => {
     expect(f.map((x) => [x.kind, x.obj])).toEqual([['early_free', U], ['use_after_free', U]]);
   });
 
-  it('a send overlapping an in-flight buffer of the same socket frees it (reuse), before the submit', () => {
+  it('a resend of unchanged bytes is counted; changed bytes free the in-flight ubufs (rewrite)', () => {
+    const U3 = '0xffff888100000300';
     const { events } = decodeAll([
-      submit(1, U, { addr: '0x7f0000010000' }),
-      submit(2, U, { new: 0, id: 1, n: 2, addr: '0x7f0000010000', ref: 3 }), // the same ubuf grows
-      submit(3, U2, { id: 2, addr: '0x7f0000010000', sk: '0xffff888000000001', sock: '127.0.0.1:1>127.0.0.1:2' }),
+      submit(1, U, { addr: '0x7f0000010000', fp: '0xaa', fz: 0 }),
+      submit(2, U, { new: 0, id: 1, n: 2, addr: '0x7f0000010000', ref: 3, fp: '0xaa', fz: 0 }), // the same ubuf grows
+      submit(3, U2, { id: 2, addr: '0x7f0000010000', fp: '0xaa', fz: 0, sk: '0xffff888000000001', sock: '127.0.0.1:1>127.0.0.1:2' }),
+      submit(4, U3, { id: 3, addr: '0x7f0000010000', fp: '0xbb', fz: 0 }),
     ]);
     expect(events.map((e) => [e.t, e.ev, e.obj, e.reason])).toEqual([
-      [1, 'submit', U, undefined], [2, 'free', U, 'reuse'], [2, 'submit', U, undefined], [3, 'submit', U2, undefined],
+      [1, 'submit', U, undefined], [2, 'submit', U, undefined], [3, 'submit', U2, undefined],
+      [4, 'free', U, 'rewrite'], [4, 'free', U2, 'rewrite'], [4, 'submit', U3, undefined],
     ]);
+    expect(events.filter((e) => e.resend).map((e) => [e.t, e.obj])).toEqual([[2, U], [3, U2]]);
+    expect(events.filter((e) => e.ev === 'free').map((e) => e.since)).toEqual([2, 3]);
   });
 
   it('an exit frees what the process still had in flight', () => {

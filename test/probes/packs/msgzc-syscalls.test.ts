@@ -13,7 +13,8 @@ import { Engine } from '../../../src/engine/engine.js';
 import type { EngineRecord, Finding, ZcEvent } from '../../../src/engine/types.js';
 import type { ProbeLine } from '../../../src/probes/pack.js';
 import { ProbeParser } from '../../../src/probes/parse.js';
-import { sentRanges } from '../../../src/probes/packs/msgzc-buffers.js';
+import { sentRanges } from '../../../src/probes/packs/user-buffers.js';
+import { faultKind, freeReason } from '../../helpers/iouring-capture.js';
 import { aheadOf, IdSet, spans } from '../../../src/probes/packs/msgzc-ids.js';
 import { msgzcSyscalls } from '../../../src/probes/packs/msgzc-syscalls.js';
 
@@ -115,19 +116,54 @@ describe('msgzc-syscalls decoder', () => {
     expect(evs(events)).toEqual([['submit', H(0)], ['done', H(0), true], ['submit', H(1)], ['done', H(1), true]]);
   });
 
-  it('reports reuse before the new submit, on the same process and socket only', () => {
-    const other = '0xffff888100c63000';
+  it('counts a resend of unchanged bytes; changed bytes are a rewrite of the older holders', () => {
     const { events } = decodeAll([
-      sub(1, 7, '0x7f0000010000'),
-      sub(2, 8, '0x7f0000018000'), // overlaps 7's second half
-      line('submit', 3, { obj: `sk:${other}#0`, bytes: 65536, pid: 42, sock: SOCK, niov: 1, addr: '0x7f0000018000', len: 65536, comm: 'tgt' }),
-      sub(4, 9, '0x7f0000040000', { pid: 43 }),
-      sub(5, 10, '0x7f0000040000'), // same address, another process
+      sub(1, 7, '0x7f0000010000', { fp: '0xaa', fz: 0 }),
+      sub(2, 8, '0x7f0000010000', { fp: '0xaa', fz: 0 }), // the same bytes again: a resend
+      sub(3, 9, '0x7f0000018000', { fp: '0xbb', fz: 0 }), // overlaps 7 and 8 partly: counted, not compared
+      sub(4, 10, '0x7f0000040000', { fp: '0xcc', fz: 0, pid: 43 }), // another process
+      sub(5, 11, '0x7f0000010000', { fp: '0xdd', fz: 0 }), // changed under 7 and 8
     ]);
     expect(evs(events)).toEqual([
-      ['submit', H(7)], ['free', H(7), 'reuse'], ['submit', H(8)],
-      ['submit', `sk:${other}#0`], ['submit', H(9)], ['submit', H(10)],
+      ['submit', H(7)], ['submit', H(8)], ['submit', H(9)], ['submit', H(10)],
+      ['free', H(7), 'rewrite'], ['free', H(8), 'rewrite'], ['submit', H(11)],
     ]);
+    expect(events.filter((e) => e.resend).map((e) => e.obj)).toEqual([H(8), H(9)]);
+    // the window: since the last time the bytes were seen unchanged (8's send at t=2)
+    expect(events.filter((e) => e.ev === 'free').map((e) => [e.since, e.unsure])).toEqual([[2, undefined], [2, undefined]]);
+  });
+
+  it('a change seen against an all-zero sample is uncertain; no fingerprint is no comparison', () => {
+    const { events } = decodeAll([
+      sub(1, 7, '0x7f0000010000', { fp: '0xaa', fz: 0 }),
+      sub(2, 8, '0x7f0000010000', { fp: '0x00', fz: 1 }),
+      sub(3, 9, '0x7f0000050000'), // a capture made before fingerprints
+      sub(4, 10, '0x7f0000050000'),
+    ]);
+    expect(evs(events)).toEqual([['submit', H(7)], ['free', H(7), 'rewrite'], ['submit', H(8)], ['submit', H(9)], ['submit', H(10)]]);
+    expect(events[1].unsure).toMatch(/all zero/);
+    expect(events.filter((e) => e.resend).map((e) => e.obj)).toEqual([H(10)]);
+  });
+
+  it('frees on the kernel\'s rewrite line and on a write into the buffer, not after the completion', () => {
+    const { events } = decodeAll([
+      sub(1, 7, '0x7f0000010000', { fp: '0xaa', fz: 0 }),
+      sub(2, 8, '0x7f0000030000', { fp: '0xbb', fz: 0 }),
+      sub(3, 9, '0x7f0000050000', { fp: '0xcc', fz: 0 }),
+      line('rewrite', 10, { obj: H(7), fp: '0xaa', now: '0x11', fz: 0, at: 'done', pid: 42, comm: 'tgt' }),
+      line('write', 20, { dt: 5, pid: 42, addr: '0x7f0000031000', len: 4096, addr1: '0x0', len1: 0, call: 'tracepoint:syscalls:sys_exit_read', comm: 'tgt' }),
+      line('write', 21, { dt: 19, pid: 42, addr: '0x7f0000050000', len: 10, addr1: '0x0', len1: 0, call: 'tracepoint:syscalls:sys_exit_recvmsg', comm: 'tgt' }),
+      line('zcdone', 22, { sk: SK, lo: 7, hi: 9, copied: 0, checked: 3, pid: 42, comm: 'tgt' }),
+      line('write', 23, { dt: 1, pid: 42, addr: '0x7f0000010000', len: 4096, call: 'tracepoint:syscalls:sys_exit_read', comm: 'tgt' }),
+    ]);
+    expect(evs(events)).toEqual([
+      ['submit', H(7)], ['submit', H(8)], ['submit', H(9)],
+      ['free', H(7), 'rewrite'], ['free', H(8), 'read'], ['free', H(9), 'recvmsg'],
+      ['done', H(7), false], ['done', H(8), false], ['done', H(9), false],
+    ]);
+    const frees = events.filter((e) => e.ev === 'free');
+    expect(frees.map((e) => [e.since, e.unsure === undefined])).toEqual([[1, true], [15, true], [2, false]]);
+    expect(frees[2].unsure).toMatch(/recvmsg ran while this send was made/);
   });
 
   it('watches every iovec of a sendmsg, clipped to the bytes sent', () => {
@@ -235,6 +271,9 @@ describe('msgzc-syscalls decoder', () => {
 interface Accounting {
   pid: number; sends: number; bytes: number; completions: number; copied: number; enobufs: number;
   sock: string; faulted_ids: number[]; fault: string;
+  /** Sends made while an earlier send of the same buffer had its completion unread. */
+  resends?: number;
+  read_call?: string | null;
 }
 
 /** Decodes a raw capture through the real parser and engine (leak threshold 1 s). */
@@ -291,10 +330,16 @@ function checkCapture(text: string, acct: Accounting, firstId = 0): void {
   const sk = submits[0].obj!.slice(0, submits[0].obj!.lastIndexOf('#'));
   const findings = records.filter((r): r is Finding => r.type === 'finding' && !['copy_fallback', 'enobufs'].includes(r.kind));
   const faulted = acct.faulted_ids.filter((id) => id >= firstId);
-  const want = { none: undefined, leak: 'leak', 'early-free': 'early_free', reuse: 'early_free' }[acct.fault];
+  const want = faultKind(acct.fault);
   expect(findings.map((f) => [f.kind, f.obj]).sort()).toEqual(want ? faulted.map((id) => [want, `${sk}#${id}`]).sort() : []);
-  const reason = { 'early-free': 'unmap', reuse: 'reuse' }[acct.fault];
-  if (reason) expect(events.filter((e) => e.ev === 'free').map((e) => [e.obj, e.reason])).toEqual(faulted.map((id) => [`${sk}#${id}`, reason]));
+  expect(findings.filter((f) => f.uncertain)).toEqual([]);
+  const reason = freeReason(acct);
+  expect(events.filter((e) => e.ev === 'free').map((e) => [e.obj, e.reason])).toEqual(reason ? faulted.map((id) => [`${sk}#${id}`, reason]) : []);
+  // a resend of unchanged bytes is counted, never freed; the rewrite's own resend is a rewrite
+  if (acct.resends !== undefined && firstId === 0) {
+    const rewrites = acct.fault === 'reuse' || acct.fault === 'rewrite' ? faulted.length : 0;
+    expect(submits.filter((e) => e.resend === true)).toHaveLength(acct.resends - rewrites);
+  }
   expect(records.some((r) => r.type === 'finding' && r.kind === 'enobufs')).toBe(acct.enobufs > 0);
 }
 
@@ -307,6 +352,7 @@ describe('msgzc-syscalls captures', () => {
       expect(captures).toContain(f);
       expect(captures).toContain(`${f}-ipv6`);
     }
+    for (const f of ['resend', 'rewrite-quiet', 'read-into', 'leak-cycle']) expect(captures).toContain(f);
     expect(captures).toContain('leak-enobufs');
     expect(captures).toContain('midrun');
   });
@@ -385,6 +431,15 @@ describe.skipIf(skip !== null)(`msgzc-syscalls live${skip ? ` (skipped: ${skip})
     ['early-free', ['--slow-receiver', '--fault-every', '8']],
     ['reuse', ['--ipv6', '--sendmmsg', '--slow-receiver', '--fault-every', '8']],
     ['leak', ['--duration', '1.5']],
+    ['leak', ['--count', '40', '--buffers', '16', '--duration', '1.5']], // cycles over 16: 40 leaks
+    ['resend', ['--count', '3000', '--buffers', '2']], // full speed, unchanged bytes: no finding
+    ['resend', ['--count', '3000', '--buffers', '2', '--ipv6', '--sendmmsg']],
+    ['rewrite', ['--slow-receiver', '--fault-every', '8']],
+    ['rewrite-quiet', ['--slow-receiver', '--fault-every', '8', '--ipv6']],
+    ['read-into', ['--slow-receiver', '--fault-every', '8']],
+    ['read-into', ['--slow-receiver', '--fault-every', '8', '--read-call', 'readv', '--ipv6']],
+    ['read-into', ['--slow-receiver', '--fault-every', '8', '--read-call', 'pread', '--sendmmsg']],
+    ['read-into', ['--slow-receiver', '--fault-every', '8', '--read-call', 'recvfrom']],
   ];
   runs.forEach(([fault, extra], k) => {
     it(`${[fault, ...extra].join(' ')}: the trace agrees with the workload`, async () => {
