@@ -36,6 +36,9 @@ export class IouringSendzcDecoder implements Decoder {
   readonly buffers = new UserBuffers();
   /** Per holder: its process and socket, for a failed request's send_error. */
   private readonly who = new Map<string, { pid?: number; sock?: string }>();
+  /** In-flight holders by their notification's address (nf): user_data need not be unique. */
+  private readonly byNf = new Map<string, string>();
+  private dups = 0;
 
   decode(line: ProbeLine, emit: Emit): boolean {
     switch (line.kind) {
@@ -60,8 +63,17 @@ export class IouringSendzcDecoder implements Decoder {
   // the same bytes again is a resend, changed bytes free the older holders.
   private submit(line: ProbeLine, emit: Emit): boolean {
     const f = line.fields;
-    const obj = f.get('obj');
-    if (!obj) return false;
+    const base = f.get('obj');
+    if (!base) return false;
+    // A program may give every request the same user_data (the kernel's own selftest does):
+    // a second request of that name while the first is in flight gets a name of its own,
+    // `ring:…#UD~N`, and its notification finds it by nf.
+    const obj = this.who.has(base) ? `${base}~${++this.dups}` : base;
+    const nf = f.get('nf');
+    if (nf !== undefined && nf !== '0x0') {
+      if (this.byNf.size >= 65536) this.byNf.delete(this.byNf.keys().next().value as string);
+      this.byNf.set(nf, obj);
+    }
     const pid = int(f.get('pid'));
     const rawSock = f.get('sock');
     const sock = rawSock && rawSock !== '-' ? rawSock : undefined;
@@ -86,9 +98,9 @@ export class IouringSendzcDecoder implements Decoder {
   // The notification CQE: TCP holds no more of the buffer. Passed on even for a holder this
   // decoder never saw submitted (it may have been submitted before the trace began).
   private done(line: ProbeLine, emit: Emit): boolean {
-    const obj = line.fields.get('obj');
+    const obj = this.holder(line);
     if (!obj) return false;
-    this.end(obj);
+    this.end(obj, line.fields.get('nf'));
     const e: ZcEvent = { t: line.t, ev: 'done', obj };
     const copied = line.fields.get('copied');
     if (copied === '1' || copied === '0') e.copied = copied === '1';
@@ -98,7 +110,7 @@ export class IouringSendzcDecoder implements Decoder {
 
   // The request's first CQE, printed only when it failed or no notification will follow.
   private result(line: ProbeLine, emit: Emit): boolean {
-    const obj = line.fields.get('obj');
+    const obj = this.holder(line);
     const res = int(line.fields.get('res'));
     const more = line.fields.get('more');
     if (!obj || res === undefined || (more !== '0' && more !== '1')) return false;
@@ -111,7 +123,7 @@ export class IouringSendzcDecoder implements Decoder {
     }
     if (more === '0') {
       // nothing was pinned, or the kernel let go already: the holder ends here
-      this.end(obj);
+      this.end(obj, line.fields.get('nf'));
       emit({ t: line.t, ev: 'done', obj });
     }
     return true;
@@ -133,10 +145,16 @@ export class IouringSendzcDecoder implements Decoder {
 
   // The kernel compared the bytes of a holder at its notification: they changed.
   private rewrite(line: ProbeLine, emit: Emit): boolean {
-    const obj = line.fields.get('obj');
+    const obj = this.holder(line);
     if (!obj) return false;
     this.buffers.rewrite(obj, line.t, line.fields.get('fz') === '1', emit);
     return true;
+  }
+
+  // The holder a done/result/rewrite line names: by its notification's address when known.
+  private holder(line: ProbeLine): string | undefined {
+    const nf = line.fields.get('nf');
+    return (nf !== undefined ? this.byNf.get(nf) : undefined) ?? line.fields.get('obj');
   }
 
   // A read(2)-like call or an io_uring READ/RECV wrote [addr, +len) for a zero-copy sender.
@@ -154,9 +172,10 @@ export class IouringSendzcDecoder implements Decoder {
     this.who.set(obj, { pid, sock });
   }
 
-  private end(obj: string): void {
+  private end(obj: string, nf?: string): void {
     this.buffers.forget(obj);
     this.who.delete(obj);
+    if (nf !== undefined && this.byNf.get(nf) === obj) this.byNf.delete(nf);
   }
 }
 
@@ -165,7 +184,7 @@ export const iouringSendzc: PackDescriptor = {
   name: 'iouring-sendzc',
   description:
     'io_uring SEND_ZC/SENDMSG_ZC requests from submit to notification CQE, with unmap/madvise/reuse of in-flight buffers (tracepoints + BTF)',
-  holder: 'ring:<io_ring_ctx address>#<user_data>: one io_uring zero-copy send request',
+  holder: 'ring:<io_ring_ctx address>#<user_data>[~N]: one io_uring zero-copy send request (~N: a second request with a user_data still in flight)',
   file: 'iouring-sendzc.bt',
   requires: [
     { kind: 'tracepoint', name: 'io_uring:io_uring_submit_req' },
@@ -184,8 +203,9 @@ export const iouringSendzc: PackDescriptor = {
   priority: 40,
   blindSpots: [
     'no page references: a holder is open from submit to its notification CQE, with nothing in between (which skb, retransmits)',
-    'a buffer rewritten in place without a new send is invisible (memory writes fire no tracepoint); reuse is inferred when a new send of the same process overlaps an in-flight buffer on the same socket, so one unchanged buffer sent on two sockets at once is not flagged',
-    'SENDMSG_ZC with several iovecs: bytes counts them all, but only the first iovec is tracked for unmap/reuse',
+    'a rewrite is seen only through the fingerprint (one word per 4 KiB, 16 at most, and the last word): a change that leaves the sampled words as they were is missed; the fingerprint is checked again only when the notification is posted in the submitter (checked=0 otherwise) and at the next request from exactly the same range; a partial overlap is counted as a resend, never compared',
+    'writes by the kernel into a buffer are seen for read/pread64/readv/preadv/recvfrom/recvmsg and io_uring READ/READ_FIXED/READV/RECV (first iovec); RECVMSG, multishot receives, splice and writes by other processes are not',
+    'SENDMSG_ZC with several iovecs: bytes counts them all, but only the first iovec is tracked for unmap, rewrite and writes',
     'munmap/madvise are taken at syscall entry (a call that fails still counts); mremap, shmdt, brk and process exit are not seen as frees',
     'registered (fixed) buffers stay pinned by the ring, so their munmap is reported as an early free although the pages survive',
     'copied is known only for requests that asked IORING_SEND_ZC_REPORT_USAGE; short (partial) sends are not reported, bytes is the amount requested',
