@@ -1,6 +1,7 @@
 // bench/live-overhead: (1) the zero-copy workload's throughput with and without `zctrace live`
-// attached, alternated in one run, as a ratio; (2) the highest event rate the pipeline carries
-// without `lost` events, found by pacing the workload at rising rates.
+// attached, and traced with the content fingerprint switched off (bench/no-fingerprint-bpftrace),
+// alternated in one run, as ratios; (2) the highest event rate the pipeline carries without
+// `lost` events, found by pacing the workload at rising rates.
 // Usage: npm run bench:live [-- --pack msgzc-syscalls --count 20000 --rounds 3]
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -24,8 +25,9 @@ execFileSync('make', ['-s', '-C', join(root, 'test', 'workloads')]);
  * Starts zctrace live and resolves once its probes are attached. The subprocess is returned
  * wrapped: it is a thenable, which an async function would otherwise wait for.
  */
-async function attach(): Promise<{ z: ResultPromise }> {
-  const z = execa(process.execPath, [bin, 'live', '--pack', pack, '--headless', '--comm', comm, '--interval', '200ms', '--leak-after', '1h'], { reject: false, cwd: root });
+async function attach(fingerprint = true): Promise<{ z: ResultPromise }> {
+  const env = fingerprint ? {} : { ZCTRACE_BPFTRACE: join(root, 'bench', 'no-fingerprint-bpftrace') };
+  const z = execa(process.execPath, [bin, 'live', '--pack', pack, '--headless', '--comm', comm, '--interval', '200ms', '--leak-after', '1h'], { reject: false, cwd: root, env });
   await new Promise<void>((res, rej) => {
     z.stdout!.on('data', (d: Buffer) => { if (d.includes('"type":"stats"')) res(); });
     void z.then((r) => rej(new Error(`zctrace ended: ${String(r.stderr)}`)));
@@ -51,15 +53,21 @@ async function stop(z: ResultPromise): Promise<Record<string, any>> {
 console.log(`pack ${pack}, workload ${comm}: ${count} sends of 64 KiB per run, ${rounds} alternated rounds`);
 const bare: number[] = [];
 const traced: number[] = [];
+const noFp: number[] = [];
 for (let i = 0; i < rounds; i++) {
   bare.push((await runWorkload(['--count', String(count)])).rate);
   const { z } = await attach();
   traced.push((await runWorkload(['--count', String(count)])).rate);
   const s = await stop(z);
-  console.log(`  round ${i + 1}: ${bare[i].toFixed(0)} sends/s bare, ${traced[i].toFixed(0)} traced (${s.events} events, ${s.lost} lost)`);
+  const { z: z2 } = await attach(false);
+  noFp.push((await runWorkload(['--count', String(count)])).rate);
+  const s2 = await stop(z2);
+  console.log(`  round ${i + 1}: ${bare[i].toFixed(0)} sends/s bare, ${traced[i].toFixed(0)} traced (${s.events} events, ${s.lost} lost), ` +
+    `${noFp[i].toFixed(0)} traced without fingerprint (${s2.events} events, ${s2.lost} lost)`);
 }
 const med = (a: number[]): number => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
 console.log(`RESULT workload throughput traced/bare: ${(med(traced) / med(bare)).toFixed(2)} (median of ${rounds}: ${med(traced).toFixed(0)} vs ${med(bare).toFixed(0)} sends/s)`);
+console.log(`RESULT fingerprint cost, traced with/without it: ${(med(traced) / med(noFp)).toFixed(2)} (median ${med(traced).toFixed(0)} vs ${med(noFp).toFixed(0)} sends/s)`);
 
 // The highest paced rate with no lost events. msgzc paces with --interval-us; the event rate is
 // what zctrace counted per second of the workload's run.
