@@ -9,7 +9,8 @@ import { MsgzcKernelDecoder } from '../../src/probes/packs/msgzc-kernel-decoder.
 
 /** The workload's JSON line (test/workloads/msgzc.c). */
 export interface Accounting {
-  fault: 'none' | 'leak' | 'early-free' | 'reuse';
+  /** 'reuse' is the workload's old name of 'rewrite' (the lab runs it under that name). */
+  fault: 'none' | 'leak' | 'early-free' | 'reuse' | 'rewrite';
   pid: number;
   sends: number;
   completions: number;
@@ -145,19 +146,27 @@ export function judge(acct: Accounting, lines: RawLine[], findings: Finding[], t
   if ((readCopied.get(sk) ?? 0) !== acct.copied) problems.push(`read ${readCopied.get(sk) ?? 0} copied ids, the workload counted ${acct.copied}`);
   if ((doneIds.get(sk) ?? 0) !== acct.next_id) problems.push(`the kernel completed ${doneIds.get(sk) ?? 0} ids of ${acct.next_id}`);
 
-  // Findings by lifetime: obj and start (the live run's times are relative to t0).
-  const got = new Map<string, { obj: string; start: bigint; kinds: Set<string> }>();
+  // Findings by lifetime: obj and start (the live run's times are relative to t0), with the
+  // reasons of its early frees (the free event that triggered each).
+  const got = new Map<string, { obj: string; start: bigint; kinds: Set<string>; reasons: Set<string> }>();
   for (const f of findings.filter((x) => x.pid === acct.pid)) {
     const start = BigInt(f.start) + t0;
     const k = `${f.obj}@${start}`;
-    if (!got.has(k)) got.set(k, { obj: f.obj, start, kinds: new Set() });
+    if (!got.has(k)) got.set(k, { obj: f.obj, start, kinds: new Set(), reasons: new Set() });
     got.get(k)!.kinds.add(f.kind);
+    if (f.kind === 'early_free') got.get(k)!.reasons.add(f.trigger?.reason ?? '(none)');
   }
-  const kind = { none: '', leak: 'leak', 'early-free': 'early_free', reuse: 'early_free' }[acct.fault];
+  // What the fault must give: early-free unmaps the buffer in flight (free reason 'unmap');
+  // reuse (= rewrite) rewrites it in place and sends it again while the first send is in
+  // flight: the second send's fingerprint differs from the first's (free reason 'rewrite').
+  const rewrite = acct.fault === 'reuse' || acct.fault === 'rewrite';
+  const kind = acct.fault === 'none' ? '' : acct.fault === 'leak' ? 'leak' : 'early_free';
+  const reason = acct.fault === 'early-free' ? 'unmap' : rewrite ? 'rewrite' : undefined;
+  const want = reason === undefined ? kind : `${kind} (${reason})`;
   const allowed = new Set(acct.fault === 'leak' ? ['leak'] : ['early_free', 'use_after_free']);
   // The lifetimes the fault must land on, and where their engine lifetimes may start.
   const expected: { lt: RawLifetime; starts: Set<bigint>; what: string }[] = [];
-  if (acct.fault === 'early-free' || acct.fault === 'reuse') {
+  if (acct.fault === 'early-free' || rewrite) {
     for (const id of acct.faulted_ids) {
       const lt = mine.find((l) => l.ids.has(id));
       if (lt === undefined) {
@@ -179,8 +188,9 @@ export function judge(acct: Accounting, lines: RawLine[], findings: Finding[], t
   }
   const matches = (e: { lt: RawLifetime; starts: Set<bigint> }, g: { obj: string; start: bigint }): boolean => g.obj === e.lt.obj && e.starts.has(g.start);
   for (const e of expected) {
-    if (![...got.values()].some((g) => matches(e, g) && g.kinds.has(kind))) {
-      problems.push(`no ${kind} on ${e.lt.obj} (lifetime from ${e.lt.start}, ${e.what})`);
+    if (![...got.values()].some((g) => matches(e, g) && g.kinds.has(kind) && (reason === undefined || g.reasons.has(reason)))) {
+      const seen = [...got.values()].filter((g) => matches(e, g) && g.kinds.has(kind)).flatMap((g) => [...g.reasons]);
+      problems.push(`no ${want} on ${e.lt.obj} (lifetime from ${e.lt.start}, ${e.what})${seen.length ? `: ${kind} with reason ${seen.join(',')}` : ''}`);
     }
   }
   for (const g of got.values()) {

@@ -1,8 +1,10 @@
 // The msgzc-kernel pack live, inside the kernel lab (npm run test:lab): one guest boot runs
 // `zctrace doctor`, then `zctrace live --pack msgzc-kernel` (streaming, then --aggregate)
 // while the msgzc workload runs once per fault (test/lab/guest/msgzc-kernel.sh). For each
-// fault and mode: the finding lands on the right ubuf lifetime, nothing else is found, and
-// the completions match the workload's own accounting (test/lab/msgzc-kernel-check.ts).
+// fault and mode: the finding lands on the right ubuf lifetime (for early-free an early free
+// by unmap; for reuse, the workload's old name of rewrite, an early free by rewrite: the
+// resend's fingerprint differs), nothing else is found, and the completions match the
+// workload's own accounting (test/lab/msgzc-kernel-check.ts).
 // Skipped, with the reason, when the lab cannot run here.
 //
 // A second kernel: ZCTRACE_LAB_KERNEL2="IMAGE MODULES_DIR" (e.g. Debian's 6.12 vmlinux and its

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Inside the lab guest (started by test/lab/msgzc-kernel.lab.test.ts and bench/lab-msgzc-kernel.ts):
 # `zctrace doctor`, then for each mode (stream, aggregate) one `zctrace live --pack
-# msgzc-kernel` tracing the msgzc workload once per fault: none, leak, early-free, reuse.
+# msgzc-kernel` tracing the msgzc workload once per fault: none, leak, early-free, reuse (the
+# workload's old name of rewrite: the buffer rewritten in place and resent while in flight).
 # Usage: [ZCTRACE_LAB_COUNT=N ZCTRACE_LAB_EVERY=M] msgzc-kernel.sh OUT WORKLOAD [MODE...]
 #        (MODE: stream | aggregate; default both)
 # Writes into OUT (a lab --rw directory): doctor.txt; per MODE: MODE.ndjson (zctrace's
