@@ -14,6 +14,8 @@
 //   read                → put(ref 0, reason "read"): the owner was told; the skb is freed
 //   skfree              → close for each unread notification of that socket
 //   unmap / exit        → free of every in-flight ubuf whose user buffer the range meets
+//   rewrite (at=send)   → free(rewrite) of that ubuf if still in flight (its bytes changed)
+//   write               → free(<the call>) of every in-flight ubuf the written range meets
 //   a new send of exactly the range of an in-flight send (same process): fingerprints equal →
 //                         a resend (counted on the submit, no finding); different → free(rewrite)
 //                         of the older ubuf first. Partial overlaps cannot be compared: counted.
@@ -24,6 +26,7 @@ import type { ZcEvent } from '../../engine/types.js';
 import type { Decoder, Emit, ProbeLine } from '../pack.js';
 import { InflightRanges, pageSpan } from './inflight-ranges.js';
 import { big, int, KINDS, parsePages, sentRanges, wellFormed } from './msgzc-kernel-lines.js';
+import { callName, writtenRanges, ZERO_WHY } from './user-buffers.js';
 import { Reorder } from '../reorder.js';
 
 /** How long a line waits for earlier lines from other CPUs (trace time). */
@@ -106,6 +109,8 @@ export class MsgzcKernelDecoder implements Decoder {
       case 'unmap': return this.unmap(l, emit);
       case 'exit': return this.exit(l, emit);
       case 'hist': return this.hist(l);
+      case 'rewrite': return this.rewrite(l, emit);
+      case 'write': return this.write(l, emit);
       default: return; // hb: only moves the reorder window
     }
   }
@@ -145,7 +150,7 @@ export class MsgzcKernelDecoder implements Decoder {
         this.fps.delete(r.obj);
         this.stats.frees++;
         const free: ZcEvent = { t: l.t, ev: 'free', obj: r.obj, reason: 'rewrite', pid, since: old.t };
-        if (old.fz || f.get('fz') === '1') free.unsure = 'the fingerprint read all zero: the buffer was zeroed, or its memory could not be read (bpftrace cannot tell)';
+        if (old.fz || f.get('fz') === '1') free.unsure = ZERO_WHY;
         emit(free);
       }
     }
@@ -253,6 +258,41 @@ export class MsgzcKernelDecoder implements Decoder {
       sums[i] = (sums[i] ?? 0) + v;
     }
     this.histograms.set(name, sums);
+  }
+
+  // At the socket's next send the bytes of U's last send had changed: an early free if the
+  // kernel still held U's pages (no done yet); after its done the change was harmless.
+  private rewrite(l: ProbeLine, emit: Emit): void {
+    const obj = l.fields.get('obj')!;
+    const fp = this.fps.get(obj);
+    if (fp === undefined || !this.ranges.has(obj)) return;
+    const pid = this.ranges.get(obj)![0].pid;
+    this.ranges.remove(obj);
+    this.fps.delete(obj);
+    this.stats.frees++;
+    const free: ZcEvent = { t: l.t, ev: 'free', obj, reason: 'rewrite', pid, since: fp.t };
+    if (fp.fz || l.fields.get('fz') === '1') free.unsure = ZERO_WHY;
+    emit(free);
+  }
+
+  // A read-like call wrote into the sender's memory during [t - dt, t]: every ubuf whose pages
+  // the kernel still held there was overwritten under TCP (uncertain when sent meanwhile).
+  private write(l: ProbeLine, emit: Emit): void {
+    const pid = int(l.fields.get('pid'))!;
+    const t0 = l.t - int(l.fields.get('dt'))!;
+    const call = callName(l.fields.get('call'));
+    for (const [a, len] of writtenRanges(l.fields)) {
+      for (const r of this.ranges.overlapping(pid, a, len)) {
+        const sent = this.fps.get(r.obj)?.t ?? -Infinity;
+        if (sent > l.t) continue;
+        this.ranges.remove(r.obj);
+        this.fps.delete(r.obj);
+        this.stats.frees++;
+        const free: ZcEvent = { t: l.t, ev: 'free', obj: r.obj, reason: call, pid, since: t0 };
+        if (sent >= t0) free.unsure = `the ${call} ran while this send was made: which came first is unknown`;
+        emit(free);
+      }
+    }
   }
 
   private freeRange(pid: number, start: bigint, len: bigint, reason: string, t: number, emit: Emit): void {

@@ -5,7 +5,7 @@
 import type { ProbeLine } from '../pack.js';
 
 /** Every line kind of the programs (probes/msgzc-kernel*.bt, their Output: headers). */
-export const KINDS = new Set(['submit', 'put', 'frags', 'copy', 'done', 'read', 'skfree', 'unmap', 'exit', 'hb', 'hist']);
+export const KINDS = new Set(['submit', 'put', 'frags', 'copy', 'done', 'read', 'skfree', 'unmap', 'exit', 'hb', 'hist', 'rewrite', 'write']);
 const NEED: Record<string, string[]> = {
   submit: ['obj', 'new', 'id', 'n', 'bytes', 'pid', 'sk'],
   put: ['obj', 'ref'],
@@ -18,8 +18,10 @@ const NEED: Record<string, string[]> = {
   exit: ['pid'],
   hb: [],
   hist: ['name'],
+  rewrite: ['obj', 'fp', 'now'],
+  write: ['dt', 'pid', 'addr', 'len'],
 };
-const NUMERIC = new Set(['new', 'id', 'n', 'bytes', 'pid', 'ref', 'lo', 'hi', 'copied', 'len', 'len1', 'niov']);
+const NUMERIC = new Set(['new', 'id', 'n', 'bytes', 'pid', 'ref', 'lo', 'hi', 'copied', 'len', 'len1', 'niov', 'dt']);
 
 /** A decimal field, or undefined. */
 export const int = (v: string | undefined): number | undefined => {

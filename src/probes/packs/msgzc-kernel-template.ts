@@ -29,6 +29,14 @@ const HEADER = String.raw`#!/usr/bin/env bpftrace
  *       user buffer (iovecs) of each zero-copy send, read from its msghdr
  *   tracepoint:syscalls:sys_{enter,exit}_{munmap,madvise}, tracepoint:sched:sched_process_exit
  *       the sender unmapping or discarding memory, and exiting
+ *   tracepoint:syscalls:sys_{enter,exit}_{read,pread64,readv,preadv,recvfrom,recvmsg} of a
+ *       zero-copy sender: the kernel writing into its memory for it
+ * Fingerprint: at each send, in the sender's context, FNV-1a over one 8-byte word per 4 KiB of
+ *   the call's first iovec (16 at most, spread beyond 64 KiB) and its last word; compared with
+ *   the next send of the same range (decoder: same = resend, no finding) and, at the socket's
+ *   next send, with that earlier buffer as it is now (a "rewrite" line; the decoder reports it
+ *   only if that ubuf was still in flight). Misses: changes leaving the sampled words as they
+ *   were, a change after the socket's last send, iovecs after the first.
  * Requires: @KERNELS@; CONFIG_KPROBES, BTF (/sys/kernel/btf/vmlinux), tracefs; never --unsafe.
  *   Params: $1 pid (0 any), $2 TCP port local or remote (0 any), str($3) comm ("" any): applied
  *   when a socket sends its first zero-copy message; its events are then all reported.
@@ -54,14 +62,18 @@ const OUTPUT_STREAM = String.raw` * Output (TAB-separated, T = nsecs; U, SK, P =
  *   skfree T sk=SK                   the socket is destroyed (unread notifications go with it)
  *   unmap T pid=P addr=A len=L reason=unmap|madvise comm=C   succeeded, of a zero-copy sender
  *   exit T pid=P comm=C              a zero-copy sender exited
+ *   rewrite T obj=U fp=0xFP now=0xFP fz=0|1 at=send pid=P comm=C   at the socket's next send,
+ *       the bytes of U's last send differ from its fingerprint (fz=1: now all sampled words 0)
+ *   write T dt=NS pid=P addr=A len=L addr1=A len1=L call=PROBE comm=C   a read-like call wrote
+ *       [addr, +len) during the dt ns before T, in a region that held a zero-copy buffer
  *   hb T                             heartbeat (4 per second): lets the decoder release lines
 `;
 
 const OUTPUT_AGG = String.raw` * Output (TAB-separated, T = nsecs; U, SK = kernel addresses of the ubuf and sock). In-kernel
  *   aggregation: puts, frag pages and copies are counted per ubuf in BPF maps; only lifetime
  *   edges and anomalies are printed, plus histograms each second:
- *   ready, submit, read, skfree, unmap, exit, hb: as in the streaming program (submit is printed
- *       for every send: its buffer range is needed to match unmap/reuse)
+ *   ready, submit, read, skfree, unmap, exit, rewrite, write, hb: as in the streaming program
+ *       (submit is printed for every send: its buffer range and fingerprint are needed)
  *   done T obj=U sk=SK lo=ID hi=ID copied=0|1 fate=queue|merge|drop into=U2 puts=N pages=N copies=N
  *       the last reference (the edge "last put" and "done" coincide); N counted in the kernel
  *   put T obj=U ref=R ok=0|1         only when the count was already 0 (an underflow)
@@ -257,6 +269,36 @@ kretprobe:msg_zerocopy_realloc
 			if ($w != 0) { $fz = 0; }
 			$fh = ($fh ^ $w) * 0x100000001b3;
 		}
+		/* the previous send on this socket, still in this process: are its bytes as they were
+		   sent? (a change while the kernel holds its pages corrupts the stream; the decoder
+		   knows whether that ubuf was still in flight) */
+		$pu = @lastub[(uint64)$sk];
+		$pv = @zfp[$pu];
+		if ($pu != 0 && $pv.1 == (uint32)pid && $pv.3 >= 8) {
+			$ph = (uint64)0xcbf29ce484222325; $pz = 1;
+			$st = (uint64)4096;
+			if ($pv.3 > (uint64)65536) { $st = (($pv.3 / 16) + 4095) & ~(uint64)4095; }
+			$np = ($pv.3 + $st - 1) / $st;
+			$k = (uint64)0;
+			while ($k < 16) {
+				if ($k >= $np) { break; }
+				$w = *uptr((uint64 *)($pv.2 + $k * $st));
+				if ($w != 0) { $pz = 0; }
+				$ph = ($ph ^ $w) * 0x100000001b3;
+				$k++;
+			}
+			$w = *uptr((uint64 *)($pv.2 + $pv.3 - 8));
+			if ($w != 0) { $pz = 0; }
+			$ph = ($ph ^ $w) * 0x100000001b3;
+			if ($ph != $pv.0) {
+				printf("rewrite\t%llu\tobj=0x%llx\tfp=0x%llx\tnow=0x%llx\tfz=%d\tat=send\tpid=%d\tcomm=%s\n",
+				    nsecs, $pu, $pv.0, $ph, $pz, pid, comm);
+			}
+		}
+		@zfp[retval] = ($fh, (uint32)pid, $a0, $fl);
+		@lastub[(uint64)$sk] = retval;
+		@zcrgn[pid, $a0 >> 21] = 1;
+		@zcrgn[pid, ($a0 + $fl - 1) >> 21] = 1;
 		if ($sk->__sk_common.skc_family == 10) {
 			printf("submit\t%llu\tobj=0x%llx\tnew=%d\tid=%u\tn=%u\tbytes=%llu\tref=%d\tpid=%d\tsock=[%s]:%d>[%s]:%d\tsk=0x%llx\tniov=%llu\taddr=0x%llx\tlen=%llu\taddr1=0x%llx\tlen1=%llu\tfp=0x%llx\tfz=%d\tcomm=%s\n",
 			    nsecs, retval, $new, (uint32)($u->id + $u->len - 1), $u->len, $size,
@@ -341,6 +383,7 @@ kprobe:inet_sock_destruct
 {
 	printf("skfree\t%llu\tsk=0x%llx\n", nsecs, arg0);
 	delete(@zsk[arg0]);
+	delete(@lastub[arg0]);
 }
 
 /* ---- pages: the frags of a zero-copy skb whose data is released, and copies of them ---- */
@@ -387,6 +430,83 @@ kprobe:skb_copy_ubufs
 			@a_copies[$ua] += 1;
 			@a_pages[$ua] += $n;
 #endif
+		}
+	}
+}
+
+/* ---- the kernel writing into the sender's memory for it: read(2) and friends ---- */
+
+/* as in msgzc-syscalls.bt: the destination at entry, what was written at exit, printed when
+   it touches a 2 MiB region that held a zero-copy buffer of this process (@zcrgn) */
+tracepoint:syscalls:sys_enter_read,
+tracepoint:syscalls:sys_enter_pread64
+/@zcpid[pid]/
+{
+	@wr_t0[tid] = nsecs;
+	@wr_buf[tid] = (uint64)args->buf;
+	@wr_vec[tid] = 0;
+}
+
+tracepoint:syscalls:sys_enter_recvfrom
+/@zcpid[pid]/
+{
+	@wr_t0[tid] = nsecs;
+	@wr_buf[tid] = (uint64)args->ubuf;
+	@wr_vec[tid] = 0;
+}
+
+tracepoint:syscalls:sys_enter_readv,
+tracepoint:syscalls:sys_enter_preadv
+/@zcpid[pid]/
+{
+	@wr_t0[tid] = nsecs;
+	@wr_buf[tid] = (uint64)args->vec;
+	@wr_vec[tid] = 1;
+}
+
+tracepoint:syscalls:sys_enter_recvmsg
+/@zcpid[pid] && !(args->flags & 0x2000)/
+{
+	@wr_t0[tid] = nsecs;
+	@wr_buf[tid] = (uint64)args->msg;
+	@wr_vec[tid] = 2;
+}
+
+tracepoint:syscalls:sys_exit_read,
+tracepoint:syscalls:sys_exit_pread64,
+tracepoint:syscalls:sys_exit_recvfrom,
+tracepoint:syscalls:sys_exit_readv,
+tracepoint:syscalls:sys_exit_preadv,
+tracepoint:syscalls:sys_exit_recvmsg
+/@wr_t0[tid]/
+{
+	$ret = (int64)0; $ret = args->ret;
+	$t0 = @wr_t0[tid];
+	$p = @wr_buf[tid];
+	$how = @wr_vec[tid];
+	delete(@wr_t0[tid]);
+	delete(@wr_buf[tid]);
+	delete(@wr_vec[tid]);
+	if ($ret > 0) {
+		$a0 = $p; $l0 = (uint64)$ret; $a1 = (uint64)0; $l1 = (uint64)0;
+		if ($how != 0) {
+			$iv = $p;
+			if ($how == 2) { $iv = (uint64)uptr((struct user_msghdr *)$p)->msg_iov; }
+			$iov = uptr((struct iovec *)$iv);
+			$a0 = (uint64)$iov[0].iov_base;
+			$l0 = $iov[0].iov_len;
+			if ($l0 < (uint64)$ret) {
+				$a1 = (uint64)$iov[1].iov_base;
+				$l1 = (uint64)$ret - $l0;
+				if ($l1 > $iov[1].iov_len) { $l1 = $iov[1].iov_len; }
+			} else {
+				$l0 = (uint64)$ret;
+			}
+		}
+		if ($l0 > 2097152 || @zcrgn[pid, $a0 >> 21] || @zcrgn[pid, ($a0 + $l0 - 1) >> 21] ||
+		    ($l1 > 0 && (@zcrgn[pid, $a1 >> 21] || @zcrgn[pid, ($a1 + $l1 - 1) >> 21]))) {
+			printf("write\t%llu\tdt=%llu\tpid=%d\taddr=0x%llx\tlen=%llu\taddr1=0x%llx\tlen1=%llu\tcall=%s\tcomm=%s\n",
+			    nsecs, nsecs - $t0, pid, $a0, $l0, $a1, $l1, probe, comm);
 		}
 	}
 }
@@ -465,6 +585,7 @@ END
 	clear(@ra_sk); clear(@ra_size); clear(@ra_old);
 	clear(@zsk); clear(@zcpid); clear(@dq);
 	clear(@um_addr); clear(@um_len); clear(@um_how);
+	clear(@zfp); clear(@lastub); clear(@zcrgn); clear(@wr_t0); clear(@wr_buf); clear(@wr_vec);
 #if MODE=aggregate
 	clear(@a_start); clear(@a_puts); clear(@a_pages); clear(@a_copies);
 	clear(@h_page_refs); clear(@h_puts); clear(@h_life);

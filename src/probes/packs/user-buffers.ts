@@ -42,7 +42,8 @@ interface Group {
   seen: number;
 }
 
-const ZERO_WHY =
+/** Why a change seen against an all-zero sample is uncertain. */
+export const ZERO_WHY =
   'the fingerprint read all zero: the buffer was zeroed, or its memory could not be read (bpftrace cannot tell)';
 
 function rangeKey(pid: number, ranges: [bigint, bigint][]): string {

@@ -141,6 +141,28 @@ describe('msgzc-kernel decoder', () => {
     expect(events.filter((e) => e.ev === 'free').map((e) => e.since)).toEqual([2, 3]);
   });
 
+  it('a rewrite seen at the next send frees the ubuf only while the kernel holds it', () => {
+    const { events } = decodeAll([
+      submit(1, U, { addr: '0x7f0000010000', fp: '0xaa', fz: 0 }),
+      submit(2, U2, { id: 1, addr: '0x7f0000030000', fp: '0xbb', fz: 0 }),
+      line('rewrite', 3, { obj: U, fp: '0xaa', now: '0xcc', fz: 0, at: 'send', pid: 42, comm: 'msgzc' }),
+      done(4, U2, 'drop'),
+      line('rewrite', 5, { obj: U2, fp: '0xbb', now: '0xdd', fz: 0, at: 'send', pid: 42, comm: 'msgzc' }), // after its done: harmless
+    ]);
+    expect(events.filter((e) => e.ev === 'free').map((e) => [e.t, e.obj, e.reason, e.since])).toEqual([[3, U, 'rewrite', 1]]);
+  });
+
+  it('a read into an in-flight buffer frees its ubuf (uncertain when the send came during the read)', () => {
+    const { events } = decodeAll([
+      submit(1, U, { addr: '0x7f0000010000', fp: '0xaa', fz: 0 }),
+      submit(5, U2, { id: 1, addr: '0x7f0000030000', fp: '0xbb', fz: 0 }),
+      line('write', 6, { dt: 2, pid: 42, addr: '0x7f0000011000', len: 4096, addr1: '0x0', len1: 0, call: 'tracepoint:syscalls:sys_exit_read', comm: 'msgzc' }),
+      line('write', 7, { dt: 3, pid: 42, addr: '0x7f0000030000', len: 10, addr1: '0x0', len1: 0, call: 'tracepoint:syscalls:sys_exit_recvfrom', comm: 'msgzc' }),
+    ]);
+    const frees = events.filter((e) => e.ev === 'free');
+    expect(frees.map((e) => [e.t, e.obj, e.reason, e.unsure === undefined])).toEqual([[6, U, 'read', true], [7, U2, 'recvfrom', false]]);
+  });
+
   it('an exit frees what the process still had in flight', () => {
     const { events } = decodeAll([submit(1, U), line('exit', 2, { pid: 42, comm: 'msgzc' }), line('exit', 3, { pid: 42, comm: 'msgzc' })]);
     expect(events.filter((e) => e.ev === 'free')).toEqual([{ t: 2, ev: 'free', obj: U, reason: 'exit', pid: 42 }]);
