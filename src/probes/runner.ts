@@ -41,6 +41,8 @@ export class BpftraceRunner {
   private readonly exited: Promise<void>;
   private resolveExited!: () => void;
   private readyResolve: (() => void) | undefined;
+  /** The attach deadline; cleared once attached (it used to outlive `ready` and stop bpftrace). */
+  private attachTimer: NodeJS.Timeout | undefined;
   /** Set when bpftrace ends without having been asked to. */
   onUnexpectedExit: ((err: BpftraceError) => void) | undefined;
 
@@ -68,12 +70,18 @@ export class BpftraceRunner {
     child.stderr?.on('data', (c: Buffer) => err.push(c));
     return new Promise<void>((resolve, reject) => {
       this.readyResolve = resolve;
-      const timer = setTimeout(() => {
+      // Only a run still attaching can time out: once ready, the timer is cleared, so a slow
+      // attach (58 s in the TCG lab) never makes the timer stop a live run later, silently.
+      this.attachTimer = setTimeout(() => {
+        this.attachTimer = undefined;
+        if (this.readyResolve === undefined) return;
+        this.readyResolve = undefined;
         reject(new BpftraceError(`bpftrace did not attach its probes within ${(this.opts.attachTimeoutMs ?? 60000) / 1000} s`, 'see `zctrace doctor`; a slow machine may need --attach-timeout'));
         void this.stop();
       }, this.opts.attachTimeoutMs ?? 60000);
       void child.then((r) => {
-        clearTimeout(timer);
+        clearTimeout(this.attachTimer);
+        this.attachTimer = undefined;
         const rest = out.end();
         if (rest) this.opts.onLine(rest.line);
         const erest = err.end();
@@ -93,6 +101,8 @@ export class BpftraceRunner {
 
   /** The pack printed its `ready` line: every probe is attached. */
   ready(): void {
+    clearTimeout(this.attachTimer);
+    this.attachTimer = undefined;
     const r = this.readyResolve;
     this.readyResolve = undefined;
     r?.();

@@ -34,6 +34,21 @@ describe('BpftraceRunner', () => {
     expect(died).toBe(false);
   });
 
+  it('keeps running past the attach timeout once attached (the timer used to stop bpftrace silently)', async () => {
+    // The fake prints its tail (the put) only when it is stopped: before stop(), nothing has
+    // stopped it, however long past the attach timeout.
+    Object.assign(process.env, fakeEnv('replay', linesFile(['ready\t+0', 'get\t+10\tobj=0xa']), linesFile(['put\t+20\tobj=0xa'])));
+    const { r, got } = runner([], 2500);
+    let died = false;
+    r.onUnexpectedExit = () => { died = true; };
+    await r.start();
+    await new Promise((res) => setTimeout(res, 3500));
+    expect(got.some((l) => l.startsWith('put'))).toBe(false);
+    expect(died).toBe(false);
+    await r.stop();
+    expect(got.at(-1)).toMatch(/^put/);
+  });
+
   it('reports bpftrace dying with its last error', async () => {
     Object.assign(process.env, fakeEnv('die', linesFile(['ready\t+0'])));
     const { r } = runner([]);

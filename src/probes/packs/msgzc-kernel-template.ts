@@ -148,7 +148,7 @@ function pageHistogram(fragPage: string): string {
 const BODY = String.raw`
 BEGIN
 {
-	/* bpftrace runs BEGIN once every probe is attached: the reliable ready signal */
+	/* bpftrace reads BEGIN's output only once every probe is attached: the ready signal */
 	printf("ready\t%llu\n", nsecs);
 }
 

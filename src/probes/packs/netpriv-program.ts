@@ -151,7 +151,7 @@ kprobe:${s.free}
 BEGIN
 {
 	printf("config\t%llu\tget=${s.get}\tput=${s.put}\tfree=${s.free ?? 'none'}\tcount=${countKey}\n", nsecs);
-	/* bpftrace runs BEGIN once every probe is attached: the ready signal */
+	/* bpftrace reads BEGIN's output only once every probe is attached: the ready signal */
 	printf("ready\t%llu\n", nsecs);
 }
 ${probe('get', s.get)}${probe('put', s.put)}${free}`;
