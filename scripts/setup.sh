@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 say() { echo "setup: $*" >&2; }
 
 # Debian packages: bpftrace (the probes), gcc + liburing-dev (the bundled workloads),
-# tmux (dashboard tests drive the real terminal UI through it), python3 (workload helpers).
+# tmux (dashboard tests drive the real terminal UI through it), python3 (workload helpers),
+# bpftool (below).
 need=()
 command -v bpftrace >/dev/null 2>&1 || need+=(bpftrace)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
@@ -17,6 +18,8 @@ command -v make >/dev/null 2>&1 || need+=(make)
 [ -e /usr/include/liburing.h ] || need+=(liburing-dev)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# bpftool: BPF run time per program (bench:fingerprint) and the netpriv lab guest's checks
+command -v bpftool >/dev/null 2>&1 || need+=(bpftool)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     say "missing Debian packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})"
