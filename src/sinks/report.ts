@@ -12,7 +12,7 @@ const STORY_LINES = 12;
 
 const TITLES: Record<FindingKind, string> = {
   leak: 'LEAK: held longer than the leak threshold',
-  early_free: 'EARLY FREE: buffer freed or reused while TCP still held it',
+  early_free: 'EARLY FREE: buffer unmapped, rewritten or read into while TCP may still send from it',
   use_after_free: 'USE AFTER FREE: reference dropped on a freed holder',
   underflow: 'UNDERFLOW: more puts than gets (double put)',
   copy_fallback: 'COPY FALLBACK: zero-copy became a copy',
@@ -56,7 +56,8 @@ export class ReportSink {
     if (s.untracked > 0) out.push(`  ${fmtCount(s.untracked)} events on holders whose lifetime began before the trace (ignored)`);
     out.push(`  findings: ${countsLine(s.findings) || 'none'}`);
     const unc = countsLine(s.uncertain);
-    if (unc) out.push(`  uncertain (open across lost events): ${unc}`);
+    if (unc) out.push(`  uncertain (open across lost events, or evidence the probe could not make certain): ${unc}`);
+    if (s.resends > 0) out.push(`  ${fmtCount(s.resends)} resend(s) of unchanged bytes still in flight (correct senders do this: not a finding)`);
     if (this.resolved > 0) out.push(`  ${this.resolved} leak(s) completed later (stalls, not leaks)`);
     for (const kind of FINDING_KINDS) {
       const list = this.kept.get(kind);
@@ -114,7 +115,7 @@ export function findingLines(f: Finding): string[] {
     f.pid !== undefined || f.comm ? `pid ${f.pid ?? '?'} ${f.comm ?? ''}`.trim() : '',
   ].filter(Boolean).join(', ');
   const lines = [
-    `  ${f.obj} #${f.seq}${f.uncertain ? '  [uncertain: open across lost events]' : ''}`,
+    `  ${f.obj} #${f.seq}${f.uncertain ? `  [uncertain: ${f.trigger?.unsure ?? 'open across lost events'}]` : ''}`,
     `    ${f.detail}`,
     `    started at ${fmtNs(f.start)}, found at ${fmtNs(f.t)} (age ${fmtNs(f.age)}); ${who}`,
   ];
