@@ -1,9 +1,11 @@
 // bench/live-overhead: (1) the zero-copy workload's throughput with and without `zctrace live`
 // attached, and traced with the content fingerprint switched off (bench/no-fingerprint-bpftrace),
-// alternated in one run, as ratios; (2) the highest event rate the pipeline carries without
+// alternated in one run, as ratios, with node's and bpftrace's CPU per event carried (utime +
+// stime from /proc, from attach to stop: idle time between events is included); (2) the highest event rate the pipeline carries without
 // `lost` events, found by pacing the workload at rising rates.
 // Usage: npm run bench:live [-- --pack msgzc-syscalls --count 20000 --rounds 3]
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { envLine } from './lib.js';
@@ -44,7 +46,39 @@ async function runWorkload(args: string[]): Promise<{ rate: number; acct: Record
   return { rate: acct.sends / s, acct };
 }
 
+/** CPU seconds (utime + stime, from /proc) of a process, or 0 when it is gone. */
+function cpuOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // clock ticks, 100 a second
+  } catch {
+    return 0;
+  }
+}
+
+/** The bpftrace child of zctrace's node process (its process group leader). */
+function bpftracePid(nodePid: number | undefined): number | undefined {
+  if (nodePid === undefined) return undefined;
+  try {
+    const kids = readFileSync(`/proc/${nodePid}/task/${nodePid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    return kids.find((k) => readFileSync(`/proc/${k}/comm`, 'utf8').trim() === 'bpftrace');
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU of node and of bpftrace between two points, per event carried. */
+function cpuPerEvent(before: { node: number; bt: number }, events: number): string {
+  const nodeUs = (after.node - before.node) * 1e6 / Math.max(1, events);
+  const btUs = (after.bt - before.bt) * 1e6 / Math.max(1, events);
+  return `node ${nodeUs.toFixed(1)} µs, bpftrace ${btUs.toFixed(1)} µs of CPU per event`;
+}
+let after = { node: 0, bt: 0 };
+
 async function stop(z: ResultPromise): Promise<Record<string, any>> {
+  // CPU read just before the stop (a process's /proc entry is gone once it exits)
+  after = { node: cpuOf(z.pid), bt: cpuOf(bpftracePid(z.pid)) };
   z.kill('SIGINT');
   const r = await z;
   return JSON.parse(String(r.stdout).trim().split('\n').at(-1)!);
@@ -54,16 +88,19 @@ console.log(`pack ${pack}, workload ${comm}: ${count} sends of 64 KiB per run, $
 const bare: number[] = [];
 const traced: number[] = [];
 const noFp: number[] = [];
+const cpu: string[] = [];
 for (let i = 0; i < rounds; i++) {
   bare.push((await runWorkload(['--count', String(count)])).rate);
   const { z } = await attach();
+  const before = { node: cpuOf(z.pid), bt: cpuOf(bpftracePid(z.pid)) };
   traced.push((await runWorkload(['--count', String(count)])).rate);
   const s = await stop(z);
+  cpu.push(cpuPerEvent(before, s.events));
   const { z: z2 } = await attach(false);
   noFp.push((await runWorkload(['--count', String(count)])).rate);
   const s2 = await stop(z2);
   console.log(`  round ${i + 1}: ${bare[i].toFixed(0)} sends/s bare, ${traced[i].toFixed(0)} traced (${s.events} events, ${s.lost} lost), ` +
-    `${noFp[i].toFixed(0)} traced without fingerprint (${s2.events} events, ${s2.lost} lost)`);
+    `${noFp[i].toFixed(0)} traced without fingerprint (${s2.events} events, ${s2.lost} lost); traced: ${cpu[i]}`);
 }
 const med = (a: number[]): number => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
 console.log(`RESULT workload throughput traced/bare: ${(med(traced) / med(bare)).toFixed(2)} (median of ${rounds}: ${med(traced).toFixed(0)} vs ${med(bare).toFixed(0)} sends/s)`);
