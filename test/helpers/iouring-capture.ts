@@ -133,8 +133,10 @@ export function liveUnavailable(): string | null {
  * workload, waits for late notifications, stops bpftrace with SIGINT.
  */
 export async function traceRun(bin: string, args: string[]): Promise<{ out: string; json: string }> {
+  // zctrace's own buffer sizes (src/probes/runner.ts): a full-speed run then fits in the ring
   const bt = spawn('bpftrace', [join(root, 'probes/iouring-sendzc.bt'), '0', '0', 'iouring_zc'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BPFTRACE_PERF_RB_PAGES: '256', BPFTRACE_MAP_KEYS_MAX: '16384' },
   });
   let out = '';
   const exited = new Promise<void>((resolve) => bt.on('exit', () => resolve()));
