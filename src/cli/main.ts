@@ -10,10 +10,11 @@ import { registerProbes } from './commands/probes.js';
 import { registerLive } from './commands/live.js';
 import { registerDemo } from './commands/demo.js';
 import { setLogLevel } from '../util/log.js';
+import { packageVersion } from '../util/paths.js';
 
 const program = new Command('zctrace')
   .description('Page reference counting in TCP zero-copy transmit: which buffers TCP still holds, for how long,\nand the buffers that leak or are freed while TCP still references them.')
-  .version(process.env.npm_package_version ?? '0.1.0')
+  .version(packageVersion())
   .option('--debug', 'print stack traces of errors')
   .option('--log-level <level>', 'diagnostics of zctrace itself on stderr, as JSON (trace, debug, info, warn)')
   .showHelpAfterError('(run with --help for usage)')

@@ -2,6 +2,9 @@
 // advance between events, periodic stats, and a stop that is orderly whatever ends the run
 // (duration, Ctrl-C/SIGTERM, the demo's workload finishing, bpftrace dying, a full disk):
 // bpftrace is stopped and drained, the trace is flushed and closed, the summary is written.
+import { basename } from 'node:path';
+import { release } from 'node:os';
+import { execa } from 'execa';
 import type { ZcEvent } from '../engine/types.js';
 import { totals } from '../engine/snapshot.js';
 import type { PackDescriptor, ProbeFilters } from '../probes/pack.js';
@@ -12,7 +15,8 @@ import { newHeader } from '../trace/header.js';
 import { TraceWriter } from '../trace/writer.js';
 import { BpftraceError, type TraceOutputError, type ZctraceError } from '../util/errors.js';
 import { log, warn } from '../util/log.js';
-import { probePath } from '../util/paths.js';
+import { packageVersion, probePath } from '../util/paths.js';
+import type { JsonSink, StartRecord } from '../sinks/json.js';
 import { Analysis, type AnalysisOptions } from './analysis.js';
 import { StatusLine } from './status.js';
 import type { Layout } from '../sinks/dashboard/layout.js';
@@ -48,6 +52,30 @@ export interface LiveResult {
 }
 
 const TICK_MS = 250;
+
+/**
+ * The probes are attached: headless runs write a `start` record and say so on stderr (a script
+ * or a service manager can start its work, or count itself ready, at this moment); under
+ * systemd (NOTIFY_SOCKET) readiness is signalled with systemd-notify.
+ */
+function announce(o: LiveOptions, t: number, json: JsonSink | undefined): void {
+  const program = basename(o.file ?? o.pack.file);
+  const mode = /-agg\.bt$/.test(program) ? 'aggregate' : 'streaming';
+  if (json !== undefined) {
+    const filters: StartRecord['filters'] = {};
+    if (o.filters.pid !== undefined) filters.pid = o.filters.pid;
+    if (o.filters.port !== undefined) filters.port = o.filters.port;
+    if (o.filters.comm !== undefined) filters.comm = o.filters.comm;
+    json.start({
+      type: 'start', pack: o.pack.name, program, mode, kernel: release(), version: packageVersion(),
+      filters, leakAfterNs: o.leakAfterNs, t,
+    });
+    process.stderr.write(`zctrace: probes attached (pack ${o.pack.name}, ${program}, ${mode}); tracing\n`);
+  }
+  if (process.env.NOTIFY_SOCKET) {
+    void execa('systemd-notify', ['--ready', `--pid=${process.pid}`], { reject: false, stdin: 'ignore' });
+  }
+}
 
 /** The bpftrace positional parameters every pack takes: $1 pid, $2 port, $3 comm. */
 export function filterParams(f: ProbeFilters): string[] {
@@ -160,6 +188,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     if (stopReason === undefined) {
       status?.attached();
       dash?.attached();
+      announce(o, now(), analysis.json);
       startTimers();
       await stopped;
     }

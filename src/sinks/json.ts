@@ -35,6 +35,22 @@ export interface StatsRecord extends Totals {
   rate: number;
 }
 
+/** First record of `live --headless`, written once the probes are attached. */
+export interface StartRecord {
+  type: 'start';
+  pack: string;
+  /** The program bpftrace runs (the variant chosen for this kernel). */
+  program: string;
+  /** streaming: a line per event; aggregate: counted in BPF maps. */
+  mode: 'streaming' | 'aggregate';
+  kernel: string;
+  version: string;
+  filters: { pid?: number; port?: number; comm?: string };
+  leakAfterNs: number;
+  /** Trace clock (ns) when attached: records' times are on the same clock. */
+  t: number;
+}
+
 export class JsonSink {
   private readonly log: Logger;
 
@@ -57,8 +73,16 @@ export class JsonSink {
     else this.log.info(r);
   }
 
+  /** Written at once (not held in the output buffer): a script waits for it to start its work. */
+  start(r: StartRecord): void {
+    this.log.info(r);
+    this.log.flush();
+  }
+
+  /** Flushed too: a stats record is a sign of life, and a late one looks like a stall. */
   stats(r: StatsRecord): void {
     this.log.info(r);
+    this.log.flush();
   }
 
   summary(r: SummaryRecord): void {

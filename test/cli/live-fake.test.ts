@@ -22,6 +22,10 @@ describe.skipIf(!root)(`live with a fake bpftrace${why}`, () => {
     expect(r.exitCode).toBe(0);
     const recs = records(r.stdout);
     recs.forEach(assertRecord);
+    // first, once attached: what runs, on what, filtered how; and a line on stderr
+    expect(recs[0]).toMatchObject({ type: 'start', pack: 'iouring-sendzc', program: 'iouring-sendzc.bt', mode: 'streaming', filters: {} });
+    expect(recs.filter((x) => x.type === 'start')).toHaveLength(1);
+    expect(r.stderr).toMatch(/zctrace: probes attached \(pack iouring-sendzc, iouring-sendzc.bt, streaming\); tracing/);
     const f = recs.filter((x) => x.type === 'finding');
     // The faulted request, as the capture's workload accounting names it.
     const acct = JSON.parse(readFileSync(CAPTURE.replace(/\.txt$/, '.json'), 'utf8'));
