@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { LAB_OPTS, labUnavailable, root, runInLab } from './lab.js';
 
-const FAULTS = ['none', 'leak', 'early-free', 'reuse'];
+const FAULTS = ['none', 'leak', 'early-free', 'reuse', 'rewrite-quiet', 'read-into', 'resend'];
 const OUT = join(root, 'test/fixtures/msgzc-kernel');
 
 const argv = process.argv.slice(2);

@@ -10,7 +10,7 @@ import { MsgzcKernelDecoder } from '../../src/probes/packs/msgzc-kernel-decoder.
 /** The workload's JSON line (test/workloads/msgzc.c). */
 export interface Accounting {
   /** 'reuse' is the workload's old name of 'rewrite' (the lab runs it under that name). */
-  fault: 'none' | 'leak' | 'early-free' | 'reuse' | 'rewrite';
+  fault: 'none' | 'leak' | 'early-free' | 'reuse' | 'rewrite' | 'rewrite-quiet' | 'read-into' | 'resend';
   pid: number;
   sends: number;
   completions: number;
@@ -18,7 +18,14 @@ export interface Accounting {
   sock: string;
   next_id: number;
   faulted_ids: number[];
+  /** Sends made while an earlier send of the same buffer was unread (absent in old captures). */
+  resends?: number;
+  /** read-into: the call that read into the buffer (read, readv, pread, recvfrom). */
+  read_call?: string | null;
 }
+
+/** The free reason the decoder gives each --read-call of read-into (the syscall's name). */
+const READ_REASON: Record<string, string> = { read: 'read', readv: 'readv', pread: 'pread64', recvfrom: 'recvfrom' };
 
 /** One raw line: kind, absolute time, fields. */
 export interface RawLine {
@@ -59,6 +66,10 @@ export interface RawLifetime {
   /** Ids its notification carries: its own done range and the ranges merged into it. */
   notified: Set<number>;
   read: boolean;
+  /** When the kernel let go of it (its done line): it held none of the pages after. */
+  done?: bigint;
+  /** Per id: its submit line (the send's buffer: addr, len). */
+  lines: Map<number, RawLine>;
 }
 
 function range(lo: number, hi: number): number[] {
@@ -86,12 +97,13 @@ export function lifetimes(lines: RawLine[]): { all: RawLifetime[]; readIds: Map<
     } else if (l.kind === 'submit') {
       let lt = current.get(obj);
       if (l.f.get('new') === '1' || lt === undefined) {
-        lt = { obj, start: l.T, pid: Number(l.f.get('pid')), sk: skKey(l.f.get('sk')!), ids: new Set(), submits: new Map(), notified: new Set(), read: false };
+        lt = { obj, start: l.T, pid: Number(l.f.get('pid')), sk: skKey(l.f.get('sk')!), ids: new Set(), submits: new Map(), notified: new Set(), read: false, lines: new Map() };
         current.set(obj, lt);
         all.push(lt);
       }
       lt.ids.add(Number(l.f.get('id')));
       lt.submits.set(Number(l.f.get('id')), l.T);
+      lt.lines.set(Number(l.f.get('id')), l);
     } else if (l.kind === 'done') {
       const lt = current.get(obj);
       const ids = range(Number(l.f.get('lo')), Number(l.f.get('hi')));
@@ -99,6 +111,7 @@ export function lifetimes(lines: RawLine[]): { all: RawLifetime[]; readIds: Map<
       if (fate !== 'drop') add(doneIds, skKey(l.f.get('sk')!), ids.length);
       if (lt === undefined) continue;
       lt.fate = fate;
+      lt.done ??= l.T;
       if (fate === 'queue') for (const id of ids) lt.notified.add(id);
       if (fate === 'merge') {
         const into = current.get(l.f.get('into')!);
@@ -158,23 +171,93 @@ export function judge(acct: Accounting, lines: RawLine[], findings: Finding[], t
   }
   // What the fault must give: early-free unmaps the buffer in flight (free reason 'unmap');
   // reuse (= rewrite) rewrites it in place and sends it again while the first send is in
-  // flight: the second send's fingerprint differs from the first's (free reason 'rewrite').
-  const rewrite = acct.fault === 'reuse' || acct.fault === 'rewrite';
-  const kind = acct.fault === 'none' ? '' : acct.fault === 'leak' ? 'leak' : 'early_free';
-  const reason = acct.fault === 'early-free' ? 'unmap' : rewrite ? 'rewrite' : undefined;
+  // flight: the second send's fingerprint differs from the first's (free reason 'rewrite');
+  // rewrite-quiet rewrites it in place and never resends it: the program sees the change at
+  // the socket's next send (a rewrite line; free reason 'rewrite'); read-into has a read-like
+  // call write into it (a write line; free reason: the call). resend is no fault: unchanged
+  // buffers sent again while in flight must give nothing.
+  const rewrite = acct.fault === 'reuse' || acct.fault === 'rewrite' || acct.fault === 'rewrite-quiet';
+  const kind = acct.fault === 'none' || acct.fault === 'resend' ? '' : acct.fault === 'leak' ? 'leak' : 'early_free';
+  const reason = acct.fault === 'early-free' ? 'unmap'
+    : rewrite ? 'rewrite'
+    : acct.fault === 'read-into' ? READ_REASON[acct.read_call ?? 'read'] ?? String(acct.read_call)
+    : undefined;
   const want = reason === undefined ? kind : `${kind} (${reason})`;
   const allowed = new Set(acct.fault === 'leak' ? ['leak'] : ['early_free', 'use_after_free']);
+  if (acct.fault === 'resend' && acct.resends !== undefined && acct.resends < 1) {
+    problems.push('the workload sent no buffer again while in flight (resends 0): the run tests nothing');
+  }
   // The lifetimes the fault must land on, and where their engine lifetimes may start.
   const expected: { lt: RawLifetime; starts: Set<bigint>; what: string }[] = [];
-  if (acct.fault === 'early-free' || rewrite) {
+  if (acct.fault === 'early-free' || rewrite || acct.fault === 'read-into') {
+    const sorted = [...lines].sort((a, b) => (a.T < b.T ? -1 : a.T > b.T ? 1 : a.lineNo - b.lineNo));
+    const pidOf = (l: RawLine): number => Number(l.f.get('pid'));
+    /** The last faulted id expected on each lifetime: its free ended the engine's lifetime there. */
+    const lastOn = new Map<RawLifetime, number>();
+    /** Faulted ids that cannot count, and why. */
+    const skipped: string[] = [];
     for (const id of acct.faulted_ids) {
       const lt = mine.find((l) => l.ids.has(id));
       if (lt === undefined) {
         problems.push(`no lifetime took faulted id ${id}`);
         continue;
       }
-      const starts = new Set([...lt.submits].filter(([i]) => ((i - [...lt.submits.keys()][0]) >>> 0) <= ((id - [...lt.submits.keys()][0]) >>> 0)).map(([, T]) => T));
+      const sub = lt.lines.get(id)!;
+      // rewrite-quiet and read-into: where the program saw the fault. It counts only if the
+      // kernel still held the ubuf's pages then (no done line before); after its done TCP no
+      // longer sends from the buffer, so the decoder reports nothing and the judge expects
+      // nothing (the syscall pack reports it: the owner had not read its completion). For a
+      // read the decoder compares with the read's exit (a done during the read cannot be
+      // ordered with its writes). A quiet rewrite is only seen at the next send: one made
+      // before the done but seen after it is a corruption the pack cannot place, so it misses
+      // it; the lab gives rewrite-quiet a buffer per send so that the next send never waits
+      // for a completion (test/lab/guest/msgzc-kernel.sh).
+      let seen: bigint | undefined;
+      if (acct.fault === 'rewrite-quiet') {
+        // The check is made at the socket's next send (the rewrite line comes just before its
+        // submit): a faulted send that was the socket's last one cannot be checked (the
+        // programs' documented miss), so nothing is expected there.
+        const next = sorted.find((l) => l.kind === 'submit' && l.T > sub.T && pidOf(l) === acct.pid && l.f.get('sk') === sub.f.get('sk'));
+        if (next === undefined) {
+          skipped.push(`${id}: the socket's last send, never checked`);
+          continue;
+        }
+        const rw = sorted.find((l) => l.kind === 'rewrite' && l.T > sub.T && l.T <= next.T && l.f.get('obj') === lt.obj && pidOf(l) === acct.pid);
+        if (rw === undefined) {
+          problems.push(`no rewrite line for id ${id} at the socket's next send (id ${next.f.get('id')}, line ${next.lineNo})`);
+          continue;
+        }
+        seen = rw.T;
+      } else if (acct.fault === 'read-into') {
+        const a = BigInt(sub.f.get('addr')!);
+        const end = a + BigInt(sub.f.get('len')!);
+        const meets = (l: RawLine, ak: string, lk: string): boolean => {
+          const wa = BigInt(l.f.get(ak) ?? '0');
+          const wl = BigInt(l.f.get(lk) ?? '0');
+          return wl > 0n && wa < end && a < wa + wl;
+        };
+        const w = sorted.find((l) => l.kind === 'write' && l.T > sub.T && pidOf(l) === acct.pid && (meets(l, 'addr', 'len') || meets(l, 'addr1', 'len1')));
+        if (w === undefined) {
+          problems.push(`no write line into the buffer of id ${id} (${sub.f.get('addr')}, ${sub.f.get('len')} bytes)`);
+          continue;
+        }
+        seen = w.T;
+      }
+      if (seen !== undefined && lt.done !== undefined && lt.done < seen) {
+        skipped.push(`${id}: its ubuf was done (${lt.done}) before the fault was seen (${seen})`);
+        continue;
+      }
+      // The engine's lifetime that took id starts at one of its raw lifetime's submits up to
+      // id, after the previous fault expected on it (whose free ended the one before).
+      const first = [...lt.submits.keys()][0];
+      const pos = (i: number): number => (i - first) >>> 0;
+      const prev = lastOn.get(lt);
+      const starts = new Set([...lt.submits].filter(([i]) => pos(i) <= pos(id) && (prev === undefined || pos(i) > pos(prev))).map(([, T]) => T));
       expected.push({ lt, starts, what: `id ${id}` });
+      lastOn.set(lt, id);
+    }
+    if (skipped.length > 0 && skipped.length === acct.faulted_ids.length) {
+      problems.push(`no faulted id can count (${skipped.join('; ')}): the run tests nothing`);
     }
   } else if (acct.fault === 'leak') {
     const covered = new Set<number>();

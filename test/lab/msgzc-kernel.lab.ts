@@ -3,8 +3,11 @@
 // while the msgzc workload runs once per fault (test/lab/guest/msgzc-kernel.sh). For each
 // fault and mode: the finding lands on the right ubuf lifetime (for early-free an early free
 // by unmap; for reuse, the workload's old name of rewrite, an early free by rewrite: the
-// resend's fingerprint differs), nothing else is found, and the completions match the
-// workload's own accounting (test/lab/msgzc-kernel-check.ts).
+// resend's fingerprint differs; for rewrite-quiet an early free by rewrite, seen at the
+// socket's next send; for read-into an early free by read; for resend, unchanged buffers sent
+// again while in flight, none), nothing else is found, the completions match the workload's
+// own accounting (test/lab/msgzc-kernel-check.ts), and the summary counts resends on resend's
+// socket only.
 // Skipped, with the reason, when the lab cannot run here.
 //
 // A second kernel: ZCTRACE_LAB_KERNEL2="IMAGE MODULES_DIR" (e.g. Debian's 6.12 vmlinux and its
@@ -18,7 +21,7 @@ import type { Finding } from '../../src/engine/types.js';
 import { type Accounting, judge, parseRaw } from './msgzc-kernel-check.js';
 import { LAB_OPTS, labUnavailable, root, runInLab, type LabResult } from './lab.js';
 
-const FAULTS = ['none', 'leak', 'early-free', 'reuse'] as const;
+const FAULTS = ['none', 'leak', 'early-free', 'reuse', 'rewrite-quiet', 'read-into', 'resend'] as const;
 const MODES = ['stream', 'aggregate'] as const;
 
 const unavailable = labUnavailable();
@@ -96,8 +99,19 @@ function suite(title: string, kernelOpts: string[], expectKernel: RegExp | undef
           const acct = JSON.parse(readFileSync(join(dir, `${mode}-${fault}.json`), 'utf8')) as Accounting;
           expect(acct.fault).toBe(fault);
           const lines = parseRaw(readFileSync(join(dir, `${mode}.raw`), 'utf8'));
-          const { findings } = records(dir, mode);
+          const { findings, summary } = records(dir, mode);
           expect(judge(acct, lines, findings, traceT0(dir, mode))).toEqual([]);
+          // Sends of unchanged in-flight bytes, per socket in the summary: in resend some, at
+          // most the workload's count (it counts a send in flight until its completion is
+          // read, the pack until the kernel's done: a done not yet read is not in flight);
+          // none elsewhere (reuse's one resend changed the bytes: a rewrite).
+          const row = (summary?.bySock as { key: string; resends: number }[] | undefined)?.find((r) => r.key === acct.sock);
+          if (fault === 'resend') {
+            expect(row?.resends ?? 0).toBeGreaterThan(0);
+            expect(row?.resends ?? 0).toBeLessThanOrEqual(acct.resends ?? 0);
+          } else {
+            expect(row?.resends ?? 0).toBe(0);
+          }
         });
       }
     }
