@@ -63,7 +63,7 @@ async function pickVariant(h: HostFacts): Promise<MsgzcKernelVariant> {
   const name = `${layout}${done === 'derived' ? '-inline' : ''}`;
   const aggregateFile = programFile(layout, done, 'aggregate');
   notes.push(`with --aggregate: probes/${aggregateFile}`);
-  notes.push('cannot see: references taken inline (rebuilt from the counts), buffers rewritten in place, frees after the kernel let go of a buffer, UDP and io_uring sends (`zctrace probes show msgzc-kernel` lists every blind spot)');
+  notes.push('cannot see: references taken inline (rebuilt from the counts), a rewrite not followed by another send on its socket, frees after the kernel let go of a buffer, UDP and io_uring sends (`zctrace probes show msgzc-kernel` lists every blind spot)');
   return { file: programFile(layout, done, 'stream'), aggregateFile, name, notes };
 }
 
@@ -84,7 +84,8 @@ export const msgzcKernel: PackDescriptor = {
     'references taken inline (net_zcopy_get when a ubuf is extended or attached to an skb, pskb_expand_head) fire no probe: they are reconstructed from the count read at each put, not reported as gets',
     'TCP only; UDP MSG_ZEROCOPY and io_uring zero-copy sends (their own ubufs, registered buffers with no page references: see iouring-sendzc) are not followed',
     'a free is reported only while the kernel still holds the ubuf (submit to done): unmapping or reusing a buffer after the kernel completed it but before the owner read the notification is safe in effect and not reported here (msgzc-syscalls reports it)',
-    'reuse is inferred when a new send on the same socket overlaps an in-flight buffer: rewriting a buffer in place without a new send is invisible (memory writes fire no probe), and sending one unchanged buffer twice is flagged; only the first two iovecs of a send are matched',
+    'a rewrite is seen through the fingerprint of the first iovec of each send (one word per 4 KiB, 16 at most, and the last word): compared with the next send of the same range, and at the socket\'s next send with the previous send\'s buffer; a change after the socket\'s last send, one that leaves the sampled words as they were, or one made before the kernel\'s done but seen only after it (the socket\'s next send came later) is missed; a resend of unchanged bytes is counted, never reported',
+    'writes by the kernel into a buffer are seen for read, pread64, readv, preadv, recvfrom and recvmsg (the first two iovecs); io_uring reads, splice and writes by other processes are not',
     'a leak (the owner never reads its notifications) shows on the ubuf whose skb waits in the error queue, held open by that notification (ref 1 after done); ubufs merged into it end at their done, so one leak finding covers the merged ids',
     'queued or merged is decided by reading the error queue\'s tail without its lock: a reader dequeueing at that instant can make a queued notification look merged (that lifetime then ends early, unseen as a leak)',
     'munmap/madvise are counted when they succeed; mremap, shmdt, brk are not seen; a sender exiting with sends in flight frees them (reason exit)',
