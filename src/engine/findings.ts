@@ -44,6 +44,9 @@ export function describe(kind: FindingKind, lt: Lifetime, t: number, trigger?: Z
   }
 }
 
+/** Free reasons where the owner let go of the memory (the rest changed the bytes under TCP). */
+const FREED = new Set(['unmap', 'madvise', 'exit', 'close', 'release', 'reuse']);
+
 // The early free's own words: what happened to the bytes, when, and how sure the probe is.
 function earlyFree(lt: Lifetime, t: number, age: string, why: string, trigger?: ZcEvent): string {
   const reason = trigger?.reason;
@@ -53,7 +56,7 @@ function earlyFree(lt: Lifetime, t: number, age: string, why: string, trigger?: 
   let text: string;
   if (reason === 'rewrite') {
     text = `bytes rewritten in place while in flight (changed ${window}, before its completion)`;
-  } else if (reason !== undefined && reason !== 'unmap' && reason !== 'madvise' && reason !== 'reuse' && reason !== 'release') {
+  } else if (reason !== undefined && !FREED.has(reason)) {
     text = `the kernel wrote into the buffer for ${reason}() while in flight (${window}, before its completion)`;
   } else {
     text = lt.done

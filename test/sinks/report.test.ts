@@ -33,6 +33,9 @@ describe('report', () => {
     expect(text).toContain('bytes rewritten in place while in flight (changed between +1.000 ms and +5.000 ms after submit, before its completion)');
     expect(text).toContain('the kernel wrote into the buffer for read() while in flight (between +3.000 ms and +4.000 ms after submit, before its completion)');
     expect(text).toContain('h#3 #1  [uncertain: the fingerprint read all zero]');
+    // the owner let go of the memory (its process exited): freed, not written into
+    const exit = report([sub(0, 'h#4'), { t: 2e6, ev: 'free', obj: 'h#4', reason: 'exit', pid: 7 }]);
+    expect(exit).toContain('freed (exit) before completion, 2.000 ms after submit');
     expect(text).toMatch(/findings: early_free 2/);
     expect(text).toMatch(/uncertain \(.*\): early_free 1/);
   });
