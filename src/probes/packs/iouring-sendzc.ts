@@ -9,7 +9,7 @@ import { constants as osConstants } from 'node:os';
 import type { ZcEvent } from '../../engine/types.js';
 import type { Decoder, Emit, PackDescriptor, ProbeLine } from '../pack.js';
 import { pageSpan } from './inflight-ranges.js';
-import { callName, hexOrDec as big, UserBuffers, writtenRanges } from './user-buffers.js';
+import { hexOrDec as big, UserBuffers } from './user-buffers.js';
 
 let errnoNames: Map<number, string> | undefined;
 
@@ -159,12 +159,7 @@ export class IouringSendzcDecoder implements Decoder {
 
   // A read(2)-like call or an io_uring READ/RECV wrote [addr, +len) for a zero-copy sender.
   private write(line: ProbeLine, emit: Emit): boolean {
-    const f = line.fields;
-    const pid = int(f.get('pid'));
-    const dt = int(f.get('dt')); // how long the call ran: it wrote somewhere in [t - dt, t]
-    if (pid === undefined || dt === undefined) return false;
-    this.buffers.write(pid, line.t - dt, line.t, writtenRanges(f), callName(f.get('call')), emit);
-    return true;
+    return this.buffers.writeLine(line, emit);
   }
 
   private remember(obj: string, pid: number | undefined, sock: string | undefined): void {

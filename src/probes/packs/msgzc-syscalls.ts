@@ -13,7 +13,7 @@ import { REORDER_WINDOW_NS } from '../reorder.js';
 import { standardEvent } from '../standard.js';
 import { pageSpan } from './inflight-ranges.js';
 import { aheadOf, EarlyDones, IdSet } from './msgzc-ids.js';
-import { callName, hexOrDec, sentRanges, UserBuffers, writtenRanges } from './user-buffers.js';
+import { hexOrDec, sentRanges, UserBuffers } from './user-buffers.js';
 
 /** Sockets tracked at once (each: its in-flight ids as intervals). */
 const MAX_SOCKETS = 16384;
@@ -140,12 +140,7 @@ export class MsgzcSyscallsDecoder implements Decoder {
 
   // A read(2)-like call of a zero-copy sender wrote [addr, +len) (and [addr1, +len1)).
   private write(line: ProbeLine, emit: Emit): boolean {
-    const f = line.fields;
-    const pid = num(f.get('pid'));
-    const dt = num(f.get('dt')); // how long the call ran: it wrote somewhere in [t - dt, t]
-    if (pid === undefined || dt === undefined) return false;
-    this.buffers.write(pid, line.t - dt, line.t, writtenRanges(f), callName(f.get('call')), emit);
-    return true;
+    return this.buffers.writeLine(line, emit);
   }
 
   // The socket went away (close(2) of its last reference, or the kernel destroyed it): the

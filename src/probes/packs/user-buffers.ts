@@ -17,7 +17,7 @@
 // fingerprint that reads all zero may be a read of user memory that failed (bpftrace 0.17
 // reports no error), and a read that ran while the send was made may have come first.
 // Lines reach a decoder in time order (src/probes/reorder.ts).
-import type { Emit } from '../pack.js';
+import type { Emit, ProbeLine } from '../pack.js';
 import { InflightRanges } from './inflight-ranges.js';
 
 /** Holders whose buffer ranges are remembered at once; beyond it the oldest are forgotten. */
@@ -141,6 +141,19 @@ export class UserBuffers {
         this.drop(h, t, call, t0, unsure, emit);
       }
     }
+  }
+
+  /**
+   * A `write` line of the packs (dt, pid, addr/len[, addr1/len1], call): the call ran during
+   * the dt ns before the line's time. False when malformed.
+   */
+  writeLine(line: ProbeLine, emit: Emit): boolean {
+    const f = line.fields;
+    const pid = Number(f.get('pid') ?? NaN);
+    const dt = Number(f.get('dt') ?? NaN);
+    if (!Number.isInteger(pid) || !Number.isInteger(dt)) return false;
+    this.write(pid, line.t - dt, line.t, writtenRanges(f), callName(f.get('call')), emit);
+    return true;
   }
 
   /** munmap / madvise of [addr, addr+len) by `pid`: every in-flight buffer it meets is freed. */
