@@ -1,5 +1,5 @@
 // Runs the real zctrace entry point (bin/zctrace.js → dist/) as a user would.
-import { execa, type Options } from 'execa';
+import { execa, type Options, type ResultPromise } from 'execa';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -29,4 +29,17 @@ const outputSchema = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'o
 /** Throws with ajv's explanation if a record does not match schema/output-record.schema.json. */
 export function assertRecord(r: unknown): void {
   if (!outputSchema(r)) throw new Error(`record does not match the output schema: ${ajv.errorsText(outputSchema.errors)}\n${JSON.stringify(r).slice(0, 500)}`);
+}
+
+/**
+ * Starts `zctrace live ARGS --headless` and resolves once its probes are attached (its `start`
+ * record, written and flushed at that moment). The subprocess comes wrapped: it is a thenable.
+ */
+export async function liveAttached(args: string[]): Promise<{ z: ResultPromise<{ cwd: string; reject: false }> }> {
+  const z = execa(process.execPath, [BIN, 'live', '--headless', ...args], { cwd: ROOT, reject: false });
+  await new Promise<void>((res, rej) => {
+    z.stdout!.on('data', (d: Buffer) => { if (d.includes('"type":"start"')) res(); });
+    void z.then((r) => rej(new Error(`zctrace ended before attaching: ${String(r.stderr)}`)));
+  });
+  return { z };
 }

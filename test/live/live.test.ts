@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertRecord, BIN, records, ROOT, zctrace } from '../helpers/cli.js';
+import { assertRecord, liveAttached, records, ROOT, zctrace } from '../helpers/cli.js';
 import { liveSkipReason } from '../helpers/live.js';
 
 interface Case {
@@ -41,13 +41,8 @@ const dir = mkdtempSync(join(tmpdir(), 'zctrace-livetest-'));
 /** Runs zctrace live (recording), then the workload once it is attached; stops zctrace after. */
 async function traced(c: Case, fault: string, extra: string[] = []) {
   const trace = join(dir, `${c.pack}-${fault}-${extra.join('')}.trace`);
-  const z = execa(process.execPath, [BIN, 'live', '--pack', c.pack, '--headless', '--comm', c.workload, '--leak-after', '1s',
-    '--interval', '300ms', '--record', trace, '--force', '--attach-timeout', '60s'], { cwd: ROOT, reject: false });
-  // Attached once its first stats record appears (stats start after the pack's ready line).
-  await new Promise<void>((res, rej) => {
-    z.stdout!.on('data', (d: Buffer) => { if (d.includes('"type":"stats"')) res(); });
-    void z.then((r) => rej(new Error(`zctrace ended before attaching: ${String(r.stderr)}`)));
-  });
+  const { z } = await liveAttached(['--pack', c.pack, '--comm', c.workload, '--leak-after', '1s',
+    '--interval', '300ms', '--record', trace, '--force', '--attach-timeout', '60s']);
   const hold = fault === 'leak' ? ['--duration', '3'] : [];
   const w = await execa(join(ROOT, 'test', 'workloads', c.workload), ['--fault', fault, ...c.args, ...hold, ...extra], { reject: false, timeout: 120_000 });
   const acct = JSON.parse(String(w.stdout).trim().split('\n').at(-1)!);

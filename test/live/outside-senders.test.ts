@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { assertRecord, BIN, records, ROOT } from '../helpers/cli.js';
+import { assertRecord, liveAttached, records, ROOT } from '../helpers/cli.js';
 import { liveSkipReason } from '../helpers/live.js';
 
 const CACHE = process.env.ZCTRACE_OUTSIDE_CACHE ?? '/var/tmp/zctrace-outside';
@@ -38,12 +38,7 @@ describe.skipIf(skip !== null)(`outside senders at full speed${skip ? ` (skipped
     it(`${c.program} -${c.family} under ${c.pack}: no certain finding, every send accounted for`, async () => {
       // --comm: only the sender (the receiver is the same binary, but sends nothing zero-copy)
       const comm = c.program.slice(0, 15);
-      const z = execa(process.execPath, [BIN, 'live', '--pack', c.pack, '--headless', '--comm', comm, '--leak-after', '10s',
-        '--interval', '1s', '--attach-timeout', '60s'], { cwd: ROOT, reject: false });
-      await new Promise<void>((res, rej) => {
-        z.stdout!.on('data', (d: Buffer) => { if (d.includes('"type":"stats"')) res(); });
-        void z.then((r) => rej(new Error(`zctrace ended before attaching: ${String(r.stderr)}`)));
-      });
+      const { z } = await liveAttached(['--pack', c.pack, '--comm', comm, '--leak-after', '10s', '--interval', '1s', '--attach-timeout', '60s']);
       const w = await execa('bash', [join(ROOT, 'scripts/outside-run.sh'), c.program, String(c.family), '2'], { reject: false, timeout: 120_000 });
       expect(w.exitCode, String(w.stderr)).toBe(0);
       const sent = JSON.parse(String(w.stdout).trim().split('\n').at(-1)!) as { sends: number; sender_pid: number };

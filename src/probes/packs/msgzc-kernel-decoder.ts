@@ -26,7 +26,7 @@ import type { ZcEvent } from '../../engine/types.js';
 import type { Decoder, Emit, ProbeLine } from '../pack.js';
 import { InflightRanges, pageSpan } from './inflight-ranges.js';
 import { big, int, KINDS, parsePages, sentRanges, wellFormed } from './msgzc-kernel-lines.js';
-import { callName, writtenRanges, ZERO_WHY } from './user-buffers.js';
+import { callName, raceWhy, writtenRanges, ZERO_WHY } from './user-buffers.js';
 import { Reorder } from '../reorder.js';
 
 /** How long a line waits for earlier lines from other CPUs (trace time). */
@@ -289,7 +289,7 @@ export class MsgzcKernelDecoder implements Decoder {
         this.fps.delete(r.obj);
         this.stats.frees++;
         const free: ZcEvent = { t: l.t, ev: 'free', obj: r.obj, reason: call, pid, since: t0 };
-        if (sent >= t0) free.unsure = `the ${call} ran while this send was made: which came first is unknown`;
+        if (sent >= t0) free.unsure = raceWhy(call);
         emit(free);
       }
     }

@@ -3,6 +3,7 @@
 // that fails these checks, so bpftrace output that does not match the program is reported as
 // a bad line at once, before it is held for reordering.
 import type { ProbeLine } from '../pack.js';
+import { hexOrDec as big } from './user-buffers.js';
 
 /** Every line kind of the programs (probes/msgzc-kernel*.bt, their Output: headers). */
 export const KINDS = new Set(['submit', 'put', 'frags', 'copy', 'done', 'read', 'skfree', 'unmap', 'exit', 'hb', 'hist', 'rewrite', 'write']);
@@ -30,8 +31,7 @@ export const int = (v: string | undefined): number | undefined => {
   return Number.isInteger(n) ? n : undefined;
 };
 /** A hex or decimal field as a BigInt (addresses, lengths), or undefined. */
-export const big = (v: string | undefined): bigint | undefined =>
-  v !== undefined && /^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v) ? BigInt(v) : undefined;
+export { big };
 
 /** Checks a line has the fields its kind needs, with numbers where numbers belong. */
 export function wellFormed(line: ProbeLine): boolean {

@@ -42,6 +42,11 @@ interface Group {
   seen: number;
 }
 
+/** Why a write by `call` is uncertain when a send was made while the call ran. */
+export function raceWhy(call: string): string {
+  return `the ${call} ran while this send was made: which came first is unknown`;
+}
+
 /** Why a change seen against an all-zero sample is uncertain. */
 export const ZERO_WHY =
   'the fingerprint read all zero: the buffer was zeroed, or its memory could not be read (bpftrace cannot tell)';
@@ -137,7 +142,7 @@ export class UserBuffers {
       for (const r of this.ranges.overlapping(pid, a, l)) {
         const h = this.held.get(r.obj);
         if (h === undefined || h.t > t) continue;
-        const unsure = h.t >= t0 ? `the ${call} ran while this send was made: which came first is unknown` : undefined;
+        const unsure = h.t >= t0 ? raceWhy(call) : undefined;
         this.drop(h, t, call, t0, unsure, emit);
       }
     }
