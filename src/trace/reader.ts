@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { EVENT_KINDS, type EventKind, type ZcEvent } from '../engine/types.js';
 import { TraceInputError } from '../util/errors.js';
 import { LineSplitter } from '../util/lines.js';
-import { explain, validateEvent, validateHeader } from './schema.js';
+import { eventError, headerError, isEvent, isHeader } from './schema.js';
 import { FORMAT_VERSION, type TraceHeader } from './header.js';
 
 export type BadLineMode = 'error' | 'skip' | 'warn';
@@ -148,26 +148,31 @@ export class TraceReader {
       this.readHeader(v, n);
       return;
     }
+    // The hot path: one check of the fields, no allocation; a refused line is explained apart.
+    if (!isEvent(v)) {
+      this.badEvent(v, n);
+      return;
+    }
+    if (v.t < this.maxT - this.tolerance) {
+      this.bad(n, `time goes backwards by ${this.maxT - v.t} ns (more than the ${this.tolerance} ns tolerance)`);
+      return;
+    }
+    if (v.t > this.maxT) this.maxT = v.t;
+    this.events++;
+    if (this.sink !== undefined) this.sink(v);
+    else this.batch.push(v);
+  }
+
+  /** Says what is wrong with a line that is not a valid event. */
+  private badEvent(v: unknown, n: number): void {
     // Checked before the schema so the message says what is wrong rather than what follows.
     const ev = typeof v === 'object' && v !== null ? (v as { ev?: unknown }).ev : undefined;
     if (ev !== undefined && !KNOWN.has(ev as EventKind)) {
       this.bad(n, `unknown ev ${JSON.stringify(ev)}`);
       return;
     }
-    if (!validateEvent(v)) {
-      const isHeader = typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'header';
-      this.bad(n, isHeader ? 'a second header (were two traces concatenated?)' : explain(validateEvent.errors, v));
-      return;
-    }
-    const e = v as ZcEvent;
-    if (e.t < this.maxT - this.tolerance) {
-      this.bad(n, `time goes backwards by ${this.maxT - e.t} ns (more than the ${this.tolerance} ns tolerance)`);
-      return;
-    }
-    if (e.t > this.maxT) this.maxT = e.t;
-    this.events++;
-    if (this.sink !== undefined) this.sink(e);
-    else this.batch.push(e);
+    const header = typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'header';
+    this.bad(n, header ? 'a second header (were two traces concatenated?)' : eventError(v));
   }
 
   private readHeader(v: unknown, n: number): void {
@@ -178,8 +183,8 @@ export class TraceReader {
     if (typeof h.version === 'number' && h.version > FORMAT_VERSION) {
       throw new TraceInputError(this.file, n, `written in trace format version ${h.version}; this zctrace reads version ${FORMAT_VERSION}`, 'upgrade zctrace');
     }
-    if (!validateHeader(v)) throw new TraceInputError(this.file, n, `bad header: ${explain(validateHeader.errors, v)}`);
-    this.header = v as TraceHeader;
+    if (!isHeader(v)) throw new TraceInputError(this.file, n, `bad header: ${headerError(v)}`);
+    this.header = v;
   }
 
   private bad(n: number, what: string): void {
