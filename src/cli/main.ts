@@ -9,7 +9,6 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerProbes } from './commands/probes.js';
 import { registerLive } from './commands/live.js';
 import { registerDemo } from './commands/demo.js';
-import { setLogLevel } from '../util/log.js';
 import { packageVersion } from '../util/paths.js';
 
 const program = new Command('zctrace')
@@ -20,9 +19,10 @@ const program = new Command('zctrace')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-program.hook('preAction', (cmd) => {
+program.hook('preAction', async (cmd) => {
   const level = cmd.optsWithGlobals().logLevel as string | undefined;
-  if (level) setLogLevel(level);
+  // The logger (pino) is loaded only when asked for here; the modules that log import it.
+  if (level) (await import('../util/log.js')).setLogLevel(level);
 });
 
 registerDemo(program);

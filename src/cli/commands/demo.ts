@@ -1,8 +1,6 @@
 // `zctrace demo`: the first thing to run: a bundled zero-copy workload traced live.
+// The run's modules are imported when the command runs, not when the CLI starts (main.ts).
 import { type Command, Option } from 'commander';
-import { FAULTS, runDemo } from '../../run/demo.js';
-import { selectPack } from '../../probes/select.js';
-import { chooseLiveOutput } from '../../sinks/dashboard/choose.js';
 import { EXIT } from '../exit-codes.js';
 import { ProbeUnusableError } from '../../util/errors.js';
 import { parseChoice, parseDuration, parseIntIn, parseKinds } from '../options.js';
@@ -21,6 +19,9 @@ export function registerDemo(program: Command): void {
     .option('--fail-on <kinds>', 'exit 3 if a finding of these kinds occurs')
     .option('--attach-timeout <duration>', 'how long bpftrace may take to attach its probes', '60s')
     .action(async (o: Record<string, unknown>) => {
+      const [{ FAULTS, runDemo }, { selectPack }, { chooseLiveOutput }] = await Promise.all([
+        import('../../run/demo.js'), import('../../probes/select.js'), import('../../sinks/dashboard/choose.js'),
+      ]);
       const fault = parseChoice('--fault', String(o.fault), FAULTS);
       // Decided before bpftrace starts: a terminal too small costs nothing.
       const out = chooseLiveOutput(o.headless === true, o.dashboard === undefined ? undefined : String(o.dashboard));

@@ -1,7 +1,6 @@
 // `zctrace doctor`: what this kernel supports for zero-copy tracing, and each pack's verdict.
+// The probing modules are imported when the command runs, not when the CLI starts (main.ts).
 import type { Command } from 'commander';
-import { diagnose, renderDoctor } from '../../probes/doctor.js';
-import { hostFacts } from '../../probes/host.js';
 import { EXIT } from '../exit-codes.js';
 
 export function registerDoctor(program: Command): void {
@@ -9,6 +8,7 @@ export function registerDoctor(program: Command): void {
     .description('check what this kernel supports (BTF, kprobes, tracepoints, bpftrace, privileges) and which packs can run')
     .option('--json', 'one JSON object instead of the report')
     .action(async (o: { json?: boolean }) => {
+      const [{ diagnose, renderDoctor }, { hostFacts }] = await Promise.all([import('../../probes/doctor.js'), import('../../probes/host.js')]);
       const report = await diagnose(await hostFacts());
       process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : renderDoctor(report));
       // Scripts can ask "can anything run here?": 0 when at least one pack is usable.

@@ -1,14 +1,12 @@
 // `zctrace live` and `zctrace record`: trace this host now.
+// The tracing modules are imported when a command runs, not when the CLI starts (main.ts).
 import { type Command, Option } from 'commander';
-import { runLive } from '../../run/live.js';
-import { selectPack, type Selected } from '../../probes/select.js';
+import type { Selected } from '../../probes/select.js';
 import type { ProbeFilters } from '../../probes/pack.js';
 import { EXIT } from '../exit-codes.js';
 import { parseComm, parseDuration, parseIntIn } from '../options.js';
 import { addAnalysisOptions, analysisOptions } from './common.js';
-import { chooseLiveOutput } from '../../sinks/dashboard/choose.js';
 import type { PackOptions } from '../../probes/pack.js';
-import { parseFreeFn } from '../../probes/packs/netpriv.js';
 import { UsageError } from '../../util/errors.js';
 
 /** The options that choose and shape the probe program, shared by live and record. */
@@ -22,6 +20,7 @@ function addProgramOptions(cmd: Command, aggregateHelp: string): Command {
 /** The pack for this run, and its attach timeout (ms); --free-fn checked (netpriv only). */
 async function programFromOptions(o: Record<string, unknown>): Promise<{ sel: Selected; attachTimeoutMs: number }> {
   const attach = parseDuration('--attach-timeout', String(o.attachTimeout));
+  const [{ parseFreeFn }, { selectPack }] = await Promise.all([import('../../probes/packs/netpriv.js'), import('../../probes/select.js')]);
   const popts: PackOptions = o.freeFn === undefined ? {} : { freeFn: parseFreeFn('--free-fn', String(o.freeFn)) };
   const sel = await selectPack(String(o.pack), o.aggregate === true, popts);
   if (popts.freeFn !== undefined && sel.pack.name !== 'netpriv') {
@@ -60,6 +59,7 @@ export function registerLive(program: Command): void {
   addFilterOptions(live);
   addAnalysisOptions(live);
   live.action(async (o: Record<string, unknown>) => {
+    const [{ runLive }, { chooseLiveOutput }] = await Promise.all([import('../../run/live.js'), import('../../sinks/dashboard/choose.js')]);
     const a = analysisOptions(o);
     const f = filters(o);
     // Decided (and the terminal checked) before bpftrace starts: a bad terminal costs nothing.
@@ -84,6 +84,7 @@ export function registerLive(program: Command): void {
   addProgramOptions(record, 'record lifetime edges counted in BPF maps instead of every reference (packs that have it)');
   addFilterOptions(record);
   record.action(async (o: Record<string, unknown>) => {
+    const { runLive } = await import('../../run/live.js');
     const f = filters(o);
     const duration = o.duration === undefined ? undefined : parseDuration('--duration', String(o.duration));
     const { sel, attachTimeoutMs } = await programFromOptions(o);

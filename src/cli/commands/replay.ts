@@ -1,7 +1,7 @@
 // `zctrace replay FILE`: post-mortem analysis of a recorded (or synthetic) trace.
+// What a replay runs is imported when it runs, not when the CLI starts (main.ts): a replay
+// without --tui never loads the dashboard's modules (blessed, ajv for layouts).
 import { type Command, Option } from 'commander';
-import { replayFile } from '../../run/replay.js';
-import { loadLayout } from '../../sinks/dashboard/layout.js';
 import { UsageError } from '../../util/errors.js';
 import { EXIT } from '../exit-codes.js';
 import { parseChoice, parseDuration } from '../options.js';
@@ -26,7 +26,7 @@ export function registerReplay(program: Command): void {
     if (o.tui === true) {
       if (o.json === true) throw new UsageError('--tui and --json do not go together', 'drop one of them');
       // Loaded only here: blessed-contrib takes most of a second to import.
-      const { parseSpeed, replayTui } = await import('../../run/tui-replay.js');
+      const [{ parseSpeed, replayTui }, { loadLayout }] = await Promise.all([import('../../run/tui-replay.js'), import('../../sinks/dashboard/layout.js')]);
       const r = await replayTui({
         file, ...analysisOptions(o),
         onBadLine: parseChoice('--on-bad-line', String(o.onBadLine), ['error', 'skip', 'warn'] as const),
@@ -41,6 +41,7 @@ export function registerReplay(program: Command): void {
     if (o.dashboard !== undefined) throw new UsageError('--dashboard needs --tui');
     if (cmd.getOptionValueSource('speed') === 'cli') throw new UsageError('--speed needs --tui');
     // -- end dashboard --
+    const { replayFile } = await import('../../run/replay.js');
     const { failHit } = await replayFile(file, {
       ...analysisOptions(o),
       json: o.json === true,

@@ -1,9 +1,7 @@
 // `zctrace synth`: writes a synthetic trace with chosen faults (examples, benchmarks, trying
 // the tool without a kernel). The header says it is synthetic and how it was made.
 import type { Command } from 'commander';
-import { newHeader } from '../../trace/header.js';
-import { synthesize, type SynthFault } from '../../trace/synthetic.js';
-import { TraceWriter } from '../../trace/writer.js';
+import type { SynthFault } from '../../trace/synthetic.js';
 import { UsageError } from '../../util/errors.js';
 import { parseIntIn, parseKinds } from '../options.js';
 
@@ -18,7 +16,11 @@ export function registerSynth(program: Command): void {
     .option('--concurrency <n>', 'holders in flight at once', '32')
     .option('--lost-at <percent>', 'insert a lost-events record at this point of the trace (0-100)')
     .option('--force', 'overwrite the output file')
-    .action((o: Record<string, string | boolean>) => {
+    .action(async (o: Record<string, string | boolean>) => {
+      // Imported here, not when the CLI starts (main.ts).
+      const [{ newHeader }, { synthesize }, { TraceWriter }] = await Promise.all([
+        import('../../trace/header.js'), import('../../trace/synthetic.js'), import('../../trace/writer.js'),
+      ]);
       const faults: SynthFault[] = [];
       if (o.faults) {
         for (const k of String(o.faults).split(',')) {
