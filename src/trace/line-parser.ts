@@ -8,8 +8,8 @@
 //
 // Why not JSON.parse: per line it needs a decoded string first, and it makes a new string for
 // every value. Here a trace's values repeat (holder addresses, sockets, process names, pages):
-// strings are interned in a small table (bounded: 4096 entries, a newer string replaces an
-// older one in its slot), so most values cost a byte comparison and no allocation, and the
+// strings are interned in a small table (bounded: 4096 entries of at most 256 characters, a
+// newer string replaces an older one in its slot), so most values cost a byte comparison and no allocation, and the
 // engine's map lookups hash each distinct string once. bench:replay measures it (README).
 // test/trace/line-parser.test.ts checks it against JSON.parse and isEvent on generated lines.
 
@@ -31,6 +31,8 @@ const D0 = 0x30;
 const D9 = 0x39;
 
 const SLOTS = 4096;
+/** The longest string any event field may hold (obj, unsure); a longer one is never interned. */
+const MAX_STRING = 256;
 
 /** Value types readValue reports. */
 const FAIL = 0, STR = 1, INT = 2, BOOL = 3;
@@ -116,7 +118,8 @@ export class EventLineParser {
         if (b < 0x20 || b === BACKSLASH || b >= 0x80) return FAIL;
         h = Math.imul(h ^ b, 0x01000193);
       }
-      if (j >= end) return FAIL;
+      // Longer than any field allows (256): the slow path says so, and the table stays small.
+      if (j >= end || j - i - 1 > MAX_STRING) return FAIL;
       this.value = this.intern(buf, i + 1, j, h);
       this.pos = j + 1;
       return STR;
