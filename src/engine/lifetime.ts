@@ -37,9 +37,13 @@ export class Lifetime {
   /** Per page: references taken and dropped, for the references-per-page distribution. */
   pages: Map<string, { g: number; p: number }> | null = null;
   // The events themselves are kept (no copy per event: the hot path allocates nothing here);
-  // story entries are built only when a finding or a snapshot asks.
-  private head: ZcEvent[] = [];
-  private tail: ZcEvent[] = [];
+  // story entries are built only when a finding or a snapshot asks. Most lifetimes have two
+  // events (a send, its completion): those live in e0/e1, arrays only start with the third.
+  private e0: ZcEvent | undefined = undefined;
+  private e1: ZcEvent | undefined = undefined;
+  /** Head events after the first two (up to STORY_HEAD in all). */
+  private head: ZcEvent[] | null = null;
+  private tail: ZcEvent[] | null = null;
   private tailNext = 0;
   private dropped = 0;
 
@@ -73,10 +77,20 @@ export class Lifetime {
 
   /** Appends an event to the story, keeping the first STORY_HEAD and last STORY_TAIL. */
   record(e: ZcEvent): void {
-    if (this.head.length < STORY_HEAD) {
+    if (this.e0 === undefined) {
+      this.e0 = e;
+      return;
+    }
+    if (this.e1 === undefined) {
+      this.e1 = e;
+      return;
+    }
+    if (this.head === null) this.head = [];
+    if (this.head.length < STORY_HEAD - 2) {
       this.head.push(e);
       return;
     }
+    if (this.tail === null) this.tail = [];
     if (this.tail.length < STORY_TAIL) {
       this.tail.push(e);
       return;
@@ -92,7 +106,12 @@ export class Lifetime {
   }
 
   private events(): ZcEvent[] {
-    return this.head.concat(this.tail.slice(this.tailNext), this.tail.slice(0, this.tailNext));
+    const out: ZcEvent[] = [];
+    if (this.e0 !== undefined) out.push(this.e0);
+    if (this.e1 !== undefined) out.push(this.e1);
+    if (this.head !== null) out.push(...this.head);
+    if (this.tail !== null) out.push(...this.tail.slice(this.tailNext), ...this.tail.slice(0, this.tailNext));
+    return out;
   }
 
   private entry(e: ZcEvent): StoryEntry {
@@ -107,10 +126,15 @@ export class Lifetime {
   /** Frees what a finished lifetime no longer needs; it may stay cached for late puts/frees. */
   shrink(): void {
     this.pages = null;
+    // the usual short story (a send and its completion) is already small: nothing to copy
+    if (this.tail === null && (this.head === null || this.head.length + 2 <= KEEP_AFTER_END)) return;
     const all = this.events();
     this.dropped += Math.max(0, all.length - KEEP_AFTER_END);
-    this.head = all.slice(-KEEP_AFTER_END);
-    this.tail = [];
+    const keep = all.slice(-KEEP_AFTER_END);
+    this.e0 = keep[0];
+    this.e1 = keep[1];
+    this.head = keep.length > 2 ? keep.slice(2) : null;
+    this.tail = null;
     this.tailNext = 0;
   }
 

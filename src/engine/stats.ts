@@ -179,8 +179,14 @@ export class Stats {
   }
 }
 
+// The last key made: a breakdown row is looked up for every finished lifetime, nearly always
+// of the same process as the one before, and a new string per lifetime was measurable.
+let lastKey: { pid: number | undefined; comm: string | undefined; key: string } | undefined;
+
 /** The "pid/comm" key of the per-process breakdown. */
 export function procKey(pid: number | undefined, comm: string | undefined): string | undefined {
   if (pid === undefined && comm === undefined) return undefined;
-  return `${pid ?? '?'}/${comm ?? '?'}`;
+  if (lastKey !== undefined && lastKey.pid === pid && lastKey.comm === comm) return lastKey.key;
+  lastKey = { pid, comm, key: `${pid ?? '?'}/${comm ?? '?'}` };
+  return lastKey.key;
 }

@@ -4,14 +4,19 @@
 import type { ZcEvent } from '../engine/types.js';
 import type { Check, HostFacts } from './host.js';
 
+/** The fields of a line: only lookup is needed (a Map satisfies it; so does the parser's lazy view). */
+export interface LineFields {
+  get(key: string): string | undefined;
+}
+
 /** One output line of a pack, split: `kind<TAB>t<TAB>key=value…` (probes/README.md). */
 export interface ProbeLine {
   /** The line kind, e.g. "submit", or a pack-specific one such as "zcdone". */
   kind: string;
   /** Nanoseconds since the run's origin (already rebased by the parser). */
   t: number;
-  /** key → raw string value, in line order. */
-  fields: Map<string, string>;
+  /** key → raw string value (a Map, or the parser's lazy view of the raw line). */
+  fields: LineFields;
   /** 1-based line number in bpftrace's stdout, for error messages. */
   lineNo: number;
 }

@@ -19,9 +19,17 @@ interface Item<T> {
   seq: number;
 }
 
-/** A bounded-delay reorder buffer: push items, get them back in time order. */
+/**
+ * A bounded-delay reorder buffer: push items, get them back in time order. Most lines arrive
+ * in order, so those go to a FIFO (append, take from the front: no allocation, no sifting);
+ * only a line older than the FIFO's newest goes to a min-heap. Release merges the two.
+ */
 export class Reorder<T extends Timed> {
   private readonly heap: Item<T>[] = [];
+  // The in-order FIFO: fifo[head..] with their arrival numbers in fifoSeq.
+  private fifo: T[] = [];
+  private fifoSeq: number[] = [];
+  private head = 0;
   private seq = 0;
   /** Newest time seen. */
   newest = 0;
@@ -32,23 +40,52 @@ export class Reorder<T extends Timed> {
   constructor(private readonly windowNs = REORDER_WINDOW_NS) {}
 
   get size(): number {
-    return this.heap.length;
+    return this.heap.length + this.fifo.length - this.head;
   }
 
   /** Adds an item; hands `out` every item now older than the window, oldest first. */
   push(item: T, out: (item: T) => void): void {
     if (item.t < this.released) this.late++;
     if (item.t > this.newest) this.newest = item.t;
-    this.insert({ item, seq: this.seq++ });
+    const n = this.fifo.length;
+    if (n === this.head || this.fifo[n - 1].t <= item.t) {
+      this.fifo.push(item);
+      this.fifoSeq.push(this.seq++);
+    } else {
+      this.insert({ item, seq: this.seq++ });
+    }
     this.release(this.newest - this.windowNs, out);
   }
 
   /** Releases every item at or before `t`, in time order (arrival order among equal times). */
   release(t: number, out: (item: T) => void): void {
-    while (this.heap.length > 0 && this.heap[0].item.t <= t) {
-      const top = this.pop();
+    const fifo = this.fifo;
+    for (;;) {
+      const f = this.head < fifo.length ? fifo[this.head] : undefined;
+      const h = this.heap.length > 0 ? this.heap[0] : undefined;
+      let top: T;
+      if (f !== undefined && (h === undefined || f.t < h.item.t || (f.t === h.item.t && this.fifoSeq[this.head] < h.seq))) {
+        if (f.t > t) break;
+        top = f;
+        this.head++;
+      } else if (h !== undefined) {
+        if (h.item.t > t) break;
+        top = this.pop();
+      } else {
+        break;
+      }
       if (top.t > this.released) this.released = top.t;
       out(top);
+    }
+    // Drop the taken front now and then (not on each take: that would copy every time).
+    if (this.head > 4096 && this.head * 2 > fifo.length) {
+      this.fifo = fifo.slice(this.head);
+      this.fifoSeq = this.fifoSeq.slice(this.head);
+      this.head = 0;
+    } else if (this.head === fifo.length && this.head > 0) {
+      fifo.length = 0;
+      this.fifoSeq.length = 0;
+      this.head = 0;
     }
   }
 
@@ -68,7 +105,9 @@ export class Reorder<T extends Timed> {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!this.less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
+      const tmp = h[i];
+      h[i] = h[p];
+      h[p] = tmp;
       i = p;
     }
   }
@@ -87,7 +126,9 @@ export class Reorder<T extends Timed> {
         if (l < h.length && this.less(h[l], h[m])) m = l;
         if (r < h.length && this.less(h[r], h[m])) m = r;
         if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
+        const tmp = h[i];
+        h[i] = h[m];
+        h[m] = tmp;
         i = m;
       }
     }

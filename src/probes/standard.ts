@@ -2,6 +2,7 @@
 // every pack's decoder can hand them here and handle only its own kinds.
 import type { EventKind, ZcEvent } from '../engine/types.js';
 import type { Emit, ProbeLine } from './pack.js';
+import { collectFields } from './parse.js';
 
 const STANDARD = new Set<string>(['submit', 'get', 'put', 'done', 'free', 'close', 'send_error']);
 
@@ -11,31 +12,29 @@ function int(v: string | undefined): number | undefined {
   return Number.isInteger(n) ? n : undefined;
 }
 
+// The keys of the standard fields, looked up in one pass over the line (collectFields).
+const KEYS = ['obj', 'bytes', 'pid', 'comm', 'sock', 'page', 'ref', 'copied', 'reason', 'errno'] as const;
+const vals: (string | undefined)[] = [];
+
 /** Builds the event of a standard line; undefined for other kinds. */
 export function standardEvent(line: ProbeLine): ZcEvent | undefined {
   if (!STANDARD.has(line.kind)) return undefined;
-  const f = line.fields;
+  collectFields(line.fields, KEYS, vals);
+  const v = vals;
   const e: ZcEvent = { t: line.t, ev: line.kind as EventKind };
-  const obj = f.get('obj');
-  if (obj !== undefined) e.obj = obj;
-  const bytes = int(f.get('bytes'));
-  if (bytes !== undefined) e.bytes = bytes;
-  const pid = int(f.get('pid'));
-  if (pid !== undefined) e.pid = pid;
-  const comm = f.get('comm');
-  if (comm !== undefined && comm !== '') e.comm = comm;
-  const sock = f.get('sock');
-  if (sock !== undefined && sock !== '') e.sock = sock;
-  const page = f.get('page');
-  if (page !== undefined) e.page = page;
-  const ref = int(f.get('ref'));
-  if (ref !== undefined) e.ref = ref;
-  const copied = f.get('copied');
-  if (copied !== undefined) e.copied = copied === '1';
-  const reason = f.get('reason');
-  if (reason !== undefined) e.reason = reason;
-  const errno = f.get('errno');
-  if (errno !== undefined) e.errno = errno;
+  if (v[0] !== undefined) e.obj = v[0];
+  const b = int(v[1]);
+  if (b !== undefined) e.bytes = b;
+  const p = int(v[2]);
+  if (p !== undefined) e.pid = p;
+  if (v[3] !== undefined && v[3] !== '') e.comm = v[3];
+  if (v[4] !== undefined && v[4] !== '') e.sock = v[4];
+  if (v[5] !== undefined) e.page = v[5];
+  const r = int(v[6]);
+  if (r !== undefined) e.ref = r;
+  if (v[7] !== undefined) e.copied = v[7] === '1';
+  if (v[8] !== undefined) e.reason = v[8];
+  if (v[9] !== undefined) e.errno = v[9];
   return e;
 }
 

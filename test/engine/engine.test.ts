@@ -1,6 +1,8 @@
 // The finding rules of the engine, one at a time (issue: "The engine").
 import { describe, expect, it } from 'vitest';
 import { balanced, run } from '../helpers/engine.js';
+import { Engine } from '../../src/engine/engine.js';
+import type { Finding, ZcEvent } from '../../src/engine/types.js';
 
 describe('balanced lifetimes', () => {
   it('gives no findings and counts the lifetime as completed', () => {
@@ -256,5 +258,26 @@ describe('bounded memory', () => {
     expect(r.findings[0].storyDropped).toBe(502 - 48);
     expect(r.findings[0].story.at(-1)?.ev).toBe('free');
     expect(r.findings[0].story[0].ev).toBe('submit');
+  });
+});
+
+describe('the cache of finished lifetimes (late puts are judged against it)', () => {
+  const feed = (cap: number, events: Omit<ZcEvent, 't'>[]): Finding[] => {
+    const out: Finding[] = [];
+    const e = new Engine({ leakAfterNs: 10e9, closedCacheSize: cap, onRecord: (r) => { if (r.type === 'finding') out.push(r); } });
+    events.forEach((ev, i) => e.push({ t: (i + 1) * 1000, ...ev } as ZcEvent));
+    return out;
+  };
+  const life = (obj: string): Omit<ZcEvent, 't'>[] => [{ ev: 'submit', obj }, { ev: 'done', obj }];
+
+  it('keeps the last N finished lifetimes: a put on an older one is untracked, on a kept one an underflow', () => {
+    const f = feed(2, [...life('a'), ...life('b'), ...life('c'), { ev: 'put', obj: 'a' }, { ev: 'put', obj: 'b' }, { ev: 'put', obj: 'c' }]);
+    expect(f.map((x) => [x.kind, x.obj])).toEqual([['underflow', 'b'], ['underflow', 'c']]);
+  });
+
+  it('a holder that lived twice: evicting its first lifetime keeps its second', () => {
+    // cap 2: a#1 and a#2 both enter the ring; when a#1's slot is reused, a#2 must stay
+    const f = feed(2, [...life('a'), ...life('a'), ...life('b'), { ev: 'put', obj: 'a' }]);
+    expect(f.map((x) => [x.kind, x.obj, x.seq])).toEqual([['underflow', 'a', 2]]);
   });
 });

@@ -2,7 +2,7 @@
 // the parsing of the compound fields (page lists, iovec ranges). The decoder refuses a line
 // that fails these checks, so bpftrace output that does not match the program is reported as
 // a bad line at once, before it is held for reordering.
-import type { ProbeLine } from '../pack.js';
+import type { LineFields, ProbeLine } from '../pack.js';
 import { hexOrDec as big } from './user-buffers.js';
 
 /** Every line kind of the programs (probes/msgzc-kernel*.bt, their Output: headers). */
@@ -61,7 +61,7 @@ export function parsePages(s: string, n: number): { page: string; count: number 
 }
 
 /** The user ranges of a submit line (addr/len, addr1/len1), clipped to the bytes sent. */
-export function sentRanges(f: Map<string, string>, bytes: number): [bigint, bigint][] {
+export function sentRanges(f: LineFields, bytes: number): [bigint, bigint][] {
   const out: [bigint, bigint][] = [];
   let left = BigInt(bytes);
   for (const sfx of ['', '1']) {

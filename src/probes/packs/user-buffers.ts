@@ -17,7 +17,8 @@
 // fingerprint that reads all zero may be a read of user memory that failed (bpftrace 0.17
 // reports no error), and a read that ran while the send was made may have come first.
 // Lines reach a decoder in time order (src/probes/reorder.ts).
-import type { Emit, ProbeLine } from '../pack.js';
+import type { Emit, LineFields, ProbeLine } from '../pack.js';
+import { collectFields } from '../parse.js';
 import { InflightRanges } from './inflight-ranges.js';
 
 /** Holders whose buffer ranges are remembered at once; beyond it the oldest are forgotten. */
@@ -35,10 +36,31 @@ export interface SentBuffer {
   fz?: boolean;
 }
 
-interface Group {
-  /** The newest in-flight holder with exactly these ranges. */
+/** One in-flight holder, filed in the group of its exact ranges. */
+interface Holder {
   obj: string;
-  /** The last time the bytes of these ranges were seen unchanged (a resend that compared equal). */
+  pid: number;
+  t: number;
+  fp?: string;
+  fz?: boolean;
+  group: Group;
+}
+
+/**
+ * The in-flight holders of one process with exactly the same ranges. The range index files
+ * groups, not holders: a sender resending one buffer (a benchmark, the kernel's selftests) has
+ * thousands of holders in flight and one group, so a send or a completion costs a Set update,
+ * not an index update (profiled: the index was the live path's largest cost).
+ */
+interface Group {
+  key: string;
+  pid: number;
+  ranges: [bigint, bigint][];
+  /** Holders in send order (a Set keeps insertion order). */
+  holders: Set<Holder>;
+  /** The newest send of these ranges, while it is in flight. */
+  newest: Holder | undefined;
+  /** The last time the bytes were known unchanged (the newest send, or an equal comparison). */
   seen: number;
 }
 
@@ -51,17 +73,26 @@ export function raceWhy(call: string): string {
 export const ZERO_WHY =
   'the fingerprint read all zero: the buffer was zeroed, or its memory could not be read (bpftrace cannot tell)';
 
+// The key of a ranges array, per pid (sentRanges hands out the same array for the same buffer).
+const keyMemo = new WeakMap<[bigint, bigint][], { pid: number; key: string }>();
+
 function rangeKey(pid: number, ranges: [bigint, bigint][]): string {
+  const m = keyMemo.get(ranges);
+  if (m !== undefined && m.pid === pid) return m.key;
   let k = String(pid);
   for (const [a, l] of ranges) k += `:${a.toString(16)}+${l.toString(16)}`;
+  keyMemo.set(ranges, { pid, key: k });
   return k;
 }
 
 /** In-flight user buffers per process, bounded, with the rules above. */
 export class UserBuffers {
-  readonly ranges = new InflightRanges(MAX_INFLIGHT);
-  private readonly held = new Map<string, SentBuffer & { key: string }>();
+  /** Group ranges by group key (exposed for tests). */
+  readonly ranges = new InflightRanges(Number.MAX_SAFE_INTEGER);
+  private readonly held = new Map<string, Holder>();
   private readonly groups = new Map<string, Group>();
+
+  constructor(private readonly maxInflight = MAX_INFLIGHT) {}
 
   /** Tracked holders (tests). */
   get size(): number {
@@ -80,41 +111,41 @@ export class UserBuffers {
     if (s.ranges.length === 0) return false;
     const key = rangeKey(s.pid, s.ranges);
     let resend = false;
-    const g = this.groups.get(key);
-    const newest = g !== undefined ? this.held.get(g.obj) : undefined;
-    if (newest !== undefined && newest.t <= s.t) {
-      resend = this.compare(newest, g as Group, s, emit);
+    let g = this.groups.get(key);
+    if (g !== undefined && g.newest !== undefined && g.newest.t <= s.t) {
+      resend = this.compare(g.newest, g, g.seen, s, emit);
     } else {
-      const seen = new Set<string>();
-      for (const [a, l] of s.ranges) {
-        for (const r of this.ranges.overlapping(s.pid, a, l)) {
-          const h = this.held.get(r.obj);
-          if (h === undefined || seen.has(r.obj) || h.t > s.t) continue;
-          seen.add(r.obj);
-          if (h.key !== key) { resend = true; continue; }
-          const hg = this.groups.get(key) ?? { obj: h.obj, seen: h.t };
-          resend = this.compare(h, hg, s, emit) || resend;
-          break; // the same-range holders were all judged by compare()
-        }
+      // No newest to compare with (it completed, or its line came later): the oldest same-range
+      // holder sent before this one judges; a partly overlapping one makes this a resend.
+      for (const o of this.overlapping(s.pid, s.ranges, s.t)) {
+        if (o.group.key !== key) { resend = true; continue; }
+        resend = this.compare(o, o.group, o.t, s, emit) || resend;
+        break; // the same-range holders were all judged by compare()
       }
     }
-    for (const [a, l] of s.ranges) this.ranges.add(s.pid, s.obj, a, l);
-    this.held.set(s.obj, { ...s, key });
+    g = this.groups.get(key) ?? this.newGroup(key, s.pid, s.ranges);
+    const h: Holder = { obj: s.obj, pid: s.pid, t: s.t, group: g };
+    if (s.fp !== undefined) h.fp = s.fp;
+    if (s.fz !== undefined) h.fz = s.fz;
+    g.holders.add(h);
+    this.held.set(s.obj, h);
     // the newest holder of these ranges; its bytes are known unchanged as of now
-    this.groups.set(key, { obj: s.obj, seen: s.t });
-    this.trim();
+    if (g.newest === undefined || g.newest.t <= s.t) {
+      g.newest = h;
+      g.seen = s.t;
+    }
+    if (this.held.size > this.maxInflight) this.forget(this.held.keys().next().value as string);
     return resend;
   }
 
   // The new send `s` has the ranges of in-flight holder `h`: same bytes = resend; otherwise every
   // in-flight holder of those ranges had its bytes changed before its completion.
-  private compare(h: SentBuffer & { key: string }, g: Group, s: SentBuffer, emit: Emit): boolean {
+  private compare(h: Holder, g: Group, seen: number, s: SentBuffer, emit: Emit): boolean {
     if (h.fp === undefined || s.fp === undefined || h.fp === s.fp) return true;
     const unsure = h.fz === true || s.fz === true ? ZERO_WHY : undefined;
-    for (const r of this.ranges.overlapping(s.pid, s.ranges[0][0], s.ranges[0][1])) {
-      const o = this.held.get(r.obj);
-      if (o === undefined || o.key !== h.key || o.t > s.t) continue;
-      this.drop(o, s.t, 'rewrite', Math.max(o.t, g.seen), unsure, emit);
+    for (const o of [...g.holders]) {
+      if (o.t > s.t) continue;
+      this.drop(o, s.t, 'rewrite', Math.max(o.t, seen), unsure, emit);
     }
     return false;
   }
@@ -127,8 +158,7 @@ export class UserBuffers {
   rewrite(obj: string, t: number, nowZero: boolean, emit: Emit): void {
     const h = this.held.get(obj);
     if (h === undefined) return;
-    const g = this.groups.get(h.key);
-    const since = g !== undefined && g.obj === obj ? Math.max(h.t, g.seen) : h.t;
+    const since = h.group.newest === h ? Math.max(h.t, h.group.seen) : h.t;
     this.drop(h, t, 'rewrite', since, h.fz === true || nowZero ? ZERO_WHY : undefined, emit);
   }
 
@@ -138,13 +168,9 @@ export class UserBuffers {
    * A send made while the call ran may have come after the write: uncertain.
    */
   write(pid: number, t0: number, t: number, ranges: [bigint, bigint][], call: string, emit: Emit): void {
-    for (const [a, l] of ranges) {
-      for (const r of this.ranges.overlapping(pid, a, l)) {
-        const h = this.held.get(r.obj);
-        if (h === undefined || h.t > t) continue;
-        const unsure = h.t >= t0 ? raceWhy(call) : undefined;
-        this.drop(h, t, call, t0, unsure, emit);
-      }
+    for (const h of this.overlapping(pid, ranges, t)) {
+      const unsure = h.t >= t0 ? raceWhy(call) : undefined;
+      this.drop(h, t, call, t0, unsure, emit);
     }
   }
 
@@ -163,11 +189,7 @@ export class UserBuffers {
 
   /** munmap / madvise of [addr, addr+len) by `pid`: every in-flight buffer it meets is freed. */
   unmap(pid: number, addr: bigint, len: bigint, t: number, reason: string, emit: Emit): void {
-    for (const r of this.ranges.overlapping(pid, addr, len)) {
-      const h = this.held.get(r.obj);
-      if (h === undefined || h.t > t) continue;
-      this.drop(h, t, reason, undefined, undefined, emit);
-    }
+    for (const h of this.overlapping(pid, [[addr, len]], t)) this.drop(h, t, reason, undefined, undefined, emit);
   }
 
   /** The process is gone: its address space cannot be written or unmapped any more. */
@@ -180,13 +202,39 @@ export class UserBuffers {
     const h = this.held.get(obj);
     if (h === undefined) return;
     this.held.delete(obj);
-    this.ranges.remove(obj);
-    const g = this.groups.get(h.key);
-    if (g !== undefined && g.obj === obj) this.groups.delete(h.key);
+    const g = h.group;
+    g.holders.delete(h);
+    if (g.newest === h) g.newest = undefined;
+    if (g.holders.size === 0) {
+      this.groups.delete(g.key);
+      this.ranges.remove(g.key);
+    }
+  }
+
+  // Holders of `pid` sent at or before `t` whose ranges meet any of `ranges`, oldest first.
+  private overlapping(pid: number, ranges: [bigint, bigint][], t: number): Holder[] {
+    const out: Holder[] = [];
+    const seen = new Set<string>();
+    for (const [a, l] of ranges) {
+      for (const r of this.ranges.overlapping(pid, a, l)) {
+        if (seen.has(r.obj)) continue;
+        seen.add(r.obj);
+        const g = this.groups.get(r.obj);
+        if (g !== undefined) for (const h of g.holders) if (h.t <= t) out.push(h);
+      }
+    }
+    return out.sort((x, y) => x.t - y.t);
+  }
+
+  private newGroup(key: string, pid: number, ranges: [bigint, bigint][]): Group {
+    const g: Group = { key, pid, ranges, holders: new Set(), newest: undefined, seen: -Infinity };
+    this.groups.set(key, g);
+    for (const [a, l] of ranges) this.ranges.add(pid, key, a, l);
+    return g;
   }
 
   private drop(
-    h: SentBuffer, t: number, reason: string, since: number | undefined, unsure: string | undefined, emit: Emit,
+    h: Holder, t: number, reason: string, since: number | undefined, unsure: string | undefined, emit: Emit,
   ): void {
     this.forget(h.obj);
     const e: Parameters<Emit>[0] = { t, ev: 'free', obj: h.obj, reason, pid: h.pid };
@@ -194,34 +242,43 @@ export class UserBuffers {
     if (unsure !== undefined) e.unsure = unsure;
     emit(e);
   }
-
-  // InflightRanges forgets its oldest holders when full: drop their companions too.
-  private trim(): void {
-    if (this.held.size <= this.ranges.size) return;
-    for (const obj of this.held.keys()) {
-      if (this.held.size <= this.ranges.size) break;
-      if (!this.ranges.has(obj)) this.forget(obj);
-    }
-  }
 }
 
-/** The ranges a send line names (addr/len, addr1/len1 … addr3/len3), clipped to `bytes`. */
-export function sentRanges(f: Map<string, string>, bytes: number | undefined, max = 4): [bigint, bigint][] {
+const RANGE_KEYS = ['addr', 'len', 'addr1', 'len1', 'addr2', 'len2', 'addr3', 'len3'] as const;
+const rangeVals: (string | undefined)[] = [];
+
+// The ranges of recent sends by their raw field strings: a sender resends the same few buffers,
+// and parsing them into BigInts for every send was a tenth of the live path's allocations.
+interface RangesMemo { raw: (string | undefined)[]; bytes: number | undefined; max: number; ranges: [bigint, bigint][] }
+const rangesMemo = new Map<string, RangesMemo>();
+
+/**
+ * The ranges a send line names (addr/len, addr1/len1 … addr3/len3), clipped to `bytes`. The
+ * array may be shared with earlier calls for the same fields: callers must not change it.
+ */
+export function sentRanges(f: LineFields, bytes: number | undefined, max = 4): [bigint, bigint][] {
+  collectFields(f, RANGE_KEYS, rangeVals);
+  const addr0 = rangeVals[0];
+  if (addr0 === undefined) return [];
+  const m = rangesMemo.get(addr0);
+  if (m !== undefined && m.bytes === bytes && m.max === max && m.raw.every((v, i) => v === rangeVals[i])) return m.ranges;
   const out: [bigint, bigint][] = [];
   let left = bytes !== undefined ? BigInt(bytes) : undefined;
-  for (const sfx of ['', '1', '2', '3'].slice(0, max)) {
-    const addr = hexOrDec(f.get(`addr${sfx}`));
-    let len = hexOrDec(f.get(`len${sfx}`));
+  for (let i = 0; i < max; i++) {
+    const addr = hexOrDec(rangeVals[2 * i]);
+    let len = hexOrDec(rangeVals[2 * i + 1]);
     if (addr === undefined || len === undefined) break;
     if (left !== undefined && len > left) len = left;
     if (len > 0n) out.push([addr, len]);
     if (left !== undefined && (left -= len) <= 0n) break;
   }
+  if (rangesMemo.size >= 1024) rangesMemo.clear();
+  rangesMemo.set(addr0, { raw: rangeVals.slice(), bytes, max, ranges: out });
   return out;
 }
 
 /** A write line's ranges (addr/len, addr1/len1), zero-length ones left out. */
-export function writtenRanges(f: Map<string, string>): [bigint, bigint][] {
+export function writtenRanges(f: LineFields): [bigint, bigint][] {
   return sentRanges(f, undefined, 2);
 }
 
