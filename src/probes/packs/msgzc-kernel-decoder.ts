@@ -22,15 +22,37 @@
 // A ubuf is "in flight" from its submit to its done: after done the kernel holds no page, so
 // unmapping or rewriting the buffer then is safe and is not reported by this pack (the syscall
 // pack reports a buffer changed before the owner read its completion).
+//
+// A done line can be missing (lost lines) or arrive after later lines of other CPUs (bpftrace
+// drains one CPU's buffer at a time; in the TCG lab with 2 vCPUs, seconds late). The kernel's
+// own facts then stand in for it, so a correct sender is never judged on a missing line:
+//   read [lo, hi]       → every ubuf of that socket whose ids have all been read is done: an id
+//                         is notified only from its ubuf's __msg_zerocopy_callback, after the
+//                         last reference (the read notification itself, and those merged in)
+//   skfree              → every ubuf of that socket is done: each holds the socket (sock_hold in
+//                         msg_zerocopy_alloc, put in __msg_zerocopy_callback), so the socket is
+//                         destroyed only after the last one
+// Such a derived end says so (put reason "derived"). Lines of a ubuf that come after its
+// lifetime was ended that way, or after the next allocation at its address, but carry an earlier
+// time, are the old lifetime's stragglers: dropped (stats.stale), never judged as a put on a
+// freed or completed holder.
 import type { ZcEvent } from '../../engine/types.js';
 import type { Decoder, Emit, ProbeLine } from '../pack.js';
 import { InflightRanges, pageSpan } from './inflight-ranges.js';
+import { spans } from './msgzc-ids.js';
 import { big, int, KINDS, parsePages, sentRanges, wellFormed } from './msgzc-kernel-lines.js';
 import { callName, raceWhy, writtenRanges, ZERO_WHY } from './user-buffers.js';
 import { Reorder } from '../reorder.js';
 
-/** How long a line waits for earlier lines from other CPUs (trace time). */
-export const REORDER_NS = 200_000_000;
+/** How long a line waits for earlier lines from other CPUs (trace time). 0: not at all, since
+ * the parser has already put the lines in time order (src/probes/reorder.ts); a second hold here
+ * made the engine see a `lost` event (which the parser emits directly) before the lines that
+ * came before it, so lifetimes open across the loss were judged certain. */
+export const REORDER_NS = 0;
+/** Read id ranges remembered per socket (coalesced; TCP's are almost always one). */
+const MAX_READ_SPANS = 64;
+/** Ubufs whose end was derived, remembered to recognise their straggling lines. */
+const MAX_ENDED = 65536;
 /** Holders (in flight or with an unread notification) remembered at once. */
 const MAX_HOLDERS = 65536;
 
@@ -40,6 +62,11 @@ export type PageEvent = ZcEvent & { pageRef?: number };
 
 interface Holder {
   sk: string;
+  /** Time of its allocation (submit new=1, or the first line seen of it). */
+  start: number;
+  /** The ids its submits took, first and last (u32, in send order; may wrap). */
+  first?: number;
+  last?: number;
   pid?: number;
   /** The count read by the last put line (undefined: none seen, e.g. --aggregate). */
   putRef?: number;
@@ -47,6 +74,10 @@ interface Holder {
   notified: boolean;
   lo?: number;
   hi?: number;
+  /** A put said the kernel copied its data (ok=0). */
+  copied?: boolean;
+  /** Time of its done line (queued: the lifetime goes on, held by the notification). */
+  doneAt?: number;
 }
 
 /** What the decoder saw, for tests, benchmarks and the closing summary. */
@@ -65,6 +96,34 @@ export interface MsgzcKernelStats {
   evicted: number;
   /** Lines that arrived later than the reorder window allowed. */
   late: number;
+  /** Ends derived from a read covering all of a ubuf's ids, or from the socket's destruction
+   * (its done line was lost or late). */
+  derived: number;
+  /** Lines of a lifetime already ended (derived) or of an earlier one at the same address. */
+  stale: number;
+  /** Lines (other than heartbeats) older than one already decoded: out of order beyond the
+   * reorder window (each run of them is a `lost` event with n 0). */
+  disorder: number;
+}
+
+/** Ids of a socket its owner read (lo <= hi, no wrap), and when. */
+interface ReadSpan {
+  lo: number;
+  hi: number;
+  t: number;
+}
+
+/** Are all of the ids [first, last] (may wrap) in the read spans `have` (sorted by lo)? */
+function allRead(have: ReadSpan[], first: number, last: number): boolean {
+  return spans(first, last).every(([a, b]) => {
+    let next = a; // the first id of [a, b] not yet covered
+    for (const r of have) {
+      if (r.lo > next) break;
+      if (r.hi >= next) next = r.hi + 1;
+      if (next > b) return true;
+    }
+    return false;
+  });
 }
 
 /** Decodes msgzc-kernel lines (streaming and --aggregate programs alike). */
@@ -77,9 +136,17 @@ export class MsgzcKernelDecoder implements Decoder {
   readonly stats: MsgzcKernelStats = {
     submits: 0, holders: 0, pagePuts: 0, pagesLastRef: 0, copies: 0,
     dones: { queue: 0, merge: 0, drop: 0 }, doneIds: 0, readIds: 0, frees: 0, evicted: 0, late: 0,
+    derived: 0, stale: 0, disorder: 0,
   };
+  /** The newest line time decoded, and that of the last disorder said. */
+  private acted = -Infinity;
+  private disorderAt = -Infinity;
   private readonly holders = new Map<string, Holder>();
-  private readonly notes = new Map<string, Set<string>>();
+  /** Per socket: every holder (in flight or notified), and the id ranges its owner has read. */
+  private readonly bySk = new Map<string, Set<string>>();
+  private readonly readSpans = new Map<string, ReadSpan[]>();
+  /** Ubufs whose end was derived: obj → the time it was derived (their later lines are older). */
+  private readonly ended = new Map<string, number>();
   private readonly reorder: Reorder<ProbeLine>;
 
   constructor(windowNs = REORDER_NS) {
@@ -99,6 +166,22 @@ export class MsgzcKernelDecoder implements Decoder {
   }
 
   private act(l: ProbeLine, emit: Emit): void {
+    if (l.t < this.acted && l.kind !== 'hb' && l.kind !== 'hist') {
+      // Later than the reorder window: what was decoded since its time was decoded without it.
+      // Said once per run of lines as a loss of none (n 0), so the engine holds the lifetimes
+      // open across it uncertain, as for lost lines.
+      this.stats.disorder++;
+      if (this.acted > this.disorderAt) {
+        this.disorderAt = this.acted;
+        emit({ t: this.acted, ev: 'lost', n: 0 });
+      }
+    } else if (l.t > this.acted) {
+      this.acted = l.t;
+    }
+    if (this.isStale(l)) {
+      this.stats.stale++;
+      return;
+    }
     switch (l.kind) {
       case 'submit': return this.submit(l, emit);
       case 'put': return this.put(l, emit);
@@ -129,7 +212,13 @@ export class MsgzcKernelDecoder implements Decoder {
       if (h !== undefined) this.forget(obj, h, l.t, h.notified ? 'released' : 'close', emit);
       h = undefined;
     }
-    if (h === undefined) h = this.track(obj, { sk, pid, notified: false });
+    if (h === undefined) h = this.track(obj, { sk, pid, start: l.t, notified: false });
+    const id = int(f.get('id'));
+    if (id !== undefined) {
+      if (h.first === undefined) h.first = id;
+      h.last = id;
+    }
+    this.ended.delete(obj);
     // A send of bytes still in flight: the same bytes again is a resend; changed bytes were
     // rewritten under the older ubuf (its pages are still TCP's), an early free.
     const ranges = sentRanges(f, bytes);
@@ -170,7 +259,10 @@ export class MsgzcKernelDecoder implements Decoder {
     const obj = l.fields.get('obj')!;
     const ref = int(l.fields.get('ref'))!;
     const h = this.holders.get(obj);
-    if (h !== undefined) h.putRef = ref;
+    if (h !== undefined) {
+      h.putRef = ref;
+      if (l.fields.get('ok') === '0') h.copied = true;
+    }
     const e: ZcEvent = { t: l.t, ev: 'put', obj, ref };
     if (l.fields.get('ok') === '0') e.reason = 'copy';
     emit(e);
@@ -206,36 +298,127 @@ export class MsgzcKernelDecoder implements Decoder {
     const h = this.holders.get(obj);
     if (h !== undefined && fate === 'queue') {
       h.notified = true;
+      h.doneAt = l.t;
       h.lo = lo;
       h.hi = hi;
-      this.note(h.sk).add(obj);
       emit({ t: l.t, ev: 'get', obj, ref: 1, reason: 'notification' });
     } else if (h !== undefined && h.putRef !== undefined && h.putRef !== 0) {
       // Two puts on two CPUs at once read the same count; the kernel's is 0 now.
       emit({ t: l.t, ev: 'put', obj, ref: 0, reason: 'sync' });
     }
     emit({ t: l.t, ev: 'done', obj, copied: f.get('copied') === '1' });
-    if (fate !== 'queue') this.holders.delete(obj);
+    if (fate !== 'queue' && h !== undefined) this.end(obj, h, l.t);
     if (fate === 'merge') {
       const into = this.holders.get(f.get('into') ?? '');
       if (into?.notified) into.hi = hi;
     }
   }
 
+  // The owner read the notification [lo, hi]: the ubuf that carries it, and every other ubuf of
+  // the socket whose ids have now all been read (merged into it, or into an earlier one), are
+  // done in the kernel, whether or not their done lines came.
   private read(l: ProbeLine, emit: Emit): void {
-    const obj = l.fields.get('obj')!;
-    this.stats.readIds += ((int(l.fields.get('hi'))! - int(l.fields.get('lo'))!) >>> 0) + 1;
+    const f = l.fields;
+    const obj = f.get('obj')!;
+    const sk = f.get('sk')!;
+    const lo = int(f.get('lo'))!;
+    const hi = int(f.get('hi'))!;
+    const copied = f.get('copied') === '1';
+    this.stats.readIds += ((hi - lo) >>> 0) + 1;
+    this.addRead(sk, lo, hi, l.t);
     const h = this.holders.get(obj);
-    if (h?.notified) this.forget(obj, h, l.t, 'read', emit);
+    if (h !== undefined && h.start <= l.t) {
+      if (!h.notified) this.derive(obj, h, l.t, copied, true, emit);
+      this.forget(obj, h, l.t, 'read', emit);
+    }
+    const others = this.bySk.get(sk);
+    if (others === undefined || others.size === 0) return;
+    const have = this.readBy(sk, l.t);
+    for (const o of [...others]) {
+      const g = this.holders.get(o);
+      if (g === undefined || g.start > l.t || g.first === undefined || !allRead(have, g.first, g.last!)) continue;
+      if (g.notified) {
+        // its notification was consumed with this one: the kernel merged it after all
+        this.forget(o, g, l.t, 'released', emit);
+      } else {
+        this.derive(o, g, l.t, copied, false, emit);
+        this.end(o, g, l.t);
+      }
+    }
   }
 
+  // The socket is destroyed: no ubuf of it is left in the kernel (each holds the socket).
+  // Unread notifications go with it (close); ubufs whose done never came ended before.
   private skfree(l: ProbeLine, emit: Emit): void {
     const sk = l.fields.get('sk')!;
-    for (const obj of this.notes.get(sk) ?? []) {
+    for (const obj of [...(this.bySk.get(sk) ?? [])]) {
       const h = this.holders.get(obj);
-      if (h !== undefined) this.forget(obj, h, l.t, 'close', emit);
+      if (h === undefined || h.start > l.t) continue;
+      if (h.notified) {
+        this.forget(obj, h, l.t, 'close', emit);
+      } else {
+        this.derive(obj, h, l.t, h.copied ?? false, false, emit);
+        this.end(obj, h, l.t);
+      }
     }
-    this.notes.delete(sk);
+    this.readSpans.delete(sk);
+  }
+
+  // The kernel completed obj though its done line was not seen: the same events a done line
+  // would have produced (the count to 0, its notification queued when it is the one read, the
+  // completion), marked as derived.
+  private derive(obj: string, h: Holder, t: number, copied: boolean, queued: boolean, emit: Emit): void {
+    this.stats.derived++;
+    this.ranges.remove(obj);
+    this.fps.delete(obj);
+    emit({ t, ev: 'put', obj, ref: 0, reason: 'derived' });
+    if (queued) {
+      h.notified = true;
+      emit({ t, ev: 'get', obj, ref: 1, reason: 'notification' });
+    }
+    emit({ t, ev: 'done', obj, copied });
+  }
+
+  // The decoder ends obj's lifetime itself: lines of it that still come (older) are dropped.
+  private end(obj: string, h: Holder, t: number): void {
+    this.untrack(obj, h);
+    if (this.ended.size >= MAX_ENDED) this.ended.delete(this.ended.keys().next().value as string);
+    this.ended.set(obj, t);
+  }
+
+  // A line of an earlier lifetime at this address (older than the current one's allocation), or
+  // of one the decoder already ended: the kernel's order put it before what has been decoded.
+  // (Submits too: one older than the done already decoded extended the ubuf before its done.)
+  private isStale(l: ProbeLine): boolean {
+    const k = l.kind;
+    if (k !== 'put' && k !== 'frags' && k !== 'copy' && k !== 'done' && k !== 'submit') return false;
+    const obj = l.fields.get('obj')!;
+    const h = this.holders.get(obj);
+    if (h !== undefined) return l.t < h.start || (h.doneAt !== undefined && l.t <= h.doneAt);
+    const e = this.ended.get(obj);
+    return e !== undefined && l.t <= e;
+  }
+
+  private addRead(sk: string, lo: number, hi: number, t: number): void {
+    let list = this.readSpans.get(sk);
+    if (list === undefined) this.readSpans.set(sk, (list = []));
+    for (const [a, b] of spans(lo, hi)) {
+      const prev = list[list.length - 1];
+      // the usual case: this read follows on the previous one (and is not older): one span
+      if (prev !== undefined && prev.hi + 1 === a && prev.t <= t) {
+        prev.hi = b;
+        prev.t = t;
+      } else {
+        list.push({ lo: a, hi: b, t });
+      }
+    }
+    while (list.length > MAX_READ_SPANS) list.shift();
+  }
+
+  // The id spans of sk read by `now`, by their first id. Reads are taken with their time: a read
+  // line that came early (another CPU's buffer) must not complete a ubuf that did not exist yet.
+  private readBy(sk: string, now: number): ReadSpan[] {
+    return (this.readSpans.get(sk) ?? []).filter((r) => r.t <= now).sort((x, y) => x.lo - y.lo);
   }
 
   private unmap(l: ProbeLine, emit: Emit): void {
@@ -307,27 +490,34 @@ export class MsgzcKernelDecoder implements Decoder {
   private track(obj: string, h: Holder): Holder {
     while (this.holders.size >= MAX_HOLDERS) {
       const oldest = this.holders.keys().next().value as string;
-      this.holders.delete(oldest);
+      this.untrack(oldest, this.holders.get(oldest)!);
       this.ranges.remove(oldest);
       this.stats.evicted++;
     }
     this.holders.set(obj, h);
+    let set = this.bySk.get(h.sk);
+    if (set === undefined) this.bySk.set(h.sk, (set = new Set()));
+    set.add(obj);
     this.stats.holders++;
     return h;
   }
 
-  private note(sk: string): Set<string> {
-    let s = this.notes.get(sk);
-    if (s === undefined) this.notes.set(sk, (s = new Set()));
-    return s;
+  private untrack(obj: string, h: Holder): void {
+    this.holders.delete(obj);
+    const set = this.bySk.get(h.sk);
+    set?.delete(obj);
+    if (set?.size === 0) this.bySk.delete(h.sk);
   }
 
   // Ends what the decoder holds for obj: its notification read (or consumed unseen), or closed.
   private forget(obj: string, h: Holder, t: number, how: 'read' | 'released' | 'close', emit: Emit): void {
-    this.holders.delete(obj);
+    this.untrack(obj, h);
+    if (how !== 'released') {
+      if (this.ended.size >= MAX_ENDED) this.ended.delete(this.ended.keys().next().value as string);
+      this.ended.set(obj, t);
+    }
     this.ranges.remove(obj);
     this.fps.delete(obj);
-    this.notes.get(h.sk)?.delete(obj);
     if (how === 'close') emit({ t, ev: 'close', obj });
     else emit({ t, ev: 'put', obj, ref: 0, reason: how });
   }

@@ -66,7 +66,7 @@ const OUTPUT_STREAM = String.raw` * Output (TAB-separated, T = nsecs; U, SK, P =
  *       the bytes of U's last send differ from its fingerprint (fz=1: now all sampled words 0)
  *   write T dt=NS pid=P addr=A len=L addr1=A len1=L call=PROBE comm=C   a read-like call wrote
  *       [addr, +len) during the dt ns before T, in a region that held a zero-copy buffer
- *   hb T                             heartbeat (4 per second): lets the decoder release lines
+ *   hb T                             heartbeat (4 per second): moves the reorder window on
 `;
 
 const OUTPUT_AGG = String.raw` * Output (TAB-separated, T = nsecs; U, SK = kernel addresses of the ubuf and sock). In-kernel
@@ -553,7 +553,7 @@ tracepoint:sched:sched_process_exit
 
 interval:ms:250
 {
-	/* heartbeat: lets the decoder release the lines it holds for reordering */
+	/* heartbeat: moves the reorder window on when no other line comes (zctrace orders lines by time) */
 	printf("hb\t%llu\n", nsecs);
 }
 

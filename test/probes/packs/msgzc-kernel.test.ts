@@ -8,6 +8,7 @@ import type { ProbeLine } from '../../../src/probes/pack.js';
 import { chooseVariant, msgzcKernel } from '../../../src/probes/packs/msgzc-kernel.js';
 import { MsgzcKernelDecoder } from '../../../src/probes/packs/msgzc-kernel-decoder.js';
 import { parsePages, sentRanges } from '../../../src/probes/packs/msgzc-kernel-lines.js';
+import { ProbeParser } from '../../../src/probes/parse.js';
 import { Reorder } from '../../../src/probes/reorder.js';
 import { decodeWith } from '../../helpers/pack-lines.js';
 
@@ -172,6 +173,71 @@ describe('msgzc-kernel decoder', () => {
     const { events } = decodeAll([submit(1, U), put(2, U, 1), put(3, U, 1), done(4, U, 'merge', { into: U2 })]);
     expect(events.slice(3).map((e) => [e.ev, e.ref, e.reason])).toEqual([['put', 0, 'sync'], ['done', undefined, undefined]]);
     expect(findings(events)).toEqual([]);
+  });
+
+  it('a read ends the ubufs whose ids it covers, when their done line is missing or late', () => {
+    // U took ids 0-1 and was queued, U2 took 2 and was merged into it: both done lines come
+    // after the read and the exit (another CPU's buffer drained late), or never
+    const U3 = '0xffff888100000300';
+    const { events, d } = decodeAll([
+      submit(1, U), submit(2, U, { new: 0, id: 1, n: 2 }), submit(3, U2, { id: 2, addr: '0x7f0000030000' }),
+      submit(4, U3, { id: 3, addr: '0x7f0000050000' }), // not read: still in flight at the exit
+      put(5, U, 0), put(6, U2, 0),
+      read(7, U, 0, 2),
+      line('exit', 8, { pid: 42, comm: 'msgzc' }),
+      done(5, U, 'queue', { lo: 0, hi: 1 }), done(6, U2, 'merge', { lo: 2, hi: 2, into: U }), put(6, U2, 0),
+    ]);
+    expect(events.filter((e) => e.t >= 7).map((e) => [e.t, e.ev, e.obj, e.reason])).toEqual([
+      [7, 'put', U, 'derived'], [7, 'get', U, 'notification'], [7, 'done', U, undefined], [7, 'put', U, 'read'],
+      [7, 'put', U2, 'derived'], [7, 'done', U2, undefined],
+      [8, 'free', U3, 'exit'],
+      [8, 'lost', undefined, undefined], // lines older than one decoded: said once, as a loss of none
+    ]);
+    expect(events.find((e) => e.ev === 'lost')?.n).toBe(0);
+    expect(d.stats.derived).toBe(2);
+    expect(d.stats.stale).toBe(3);
+    expect(d.stats.disorder).toBe(3);
+    expect(findings(events).map((f) => [f.kind, f.obj])).toEqual([['early_free', U3]]);
+  });
+
+  it('a notification said queued but merged by the kernel ends when a read covers its ids', () => {
+    // the program read the error queue's tail just before another CPU queued the one it merged into
+    const { events } = decodeAll([
+      submit(1, U), put(2, U, 0), done(3, U, 'queue', { lo: 0, hi: 0 }),
+      submit(4, U2, { id: 1, addr: '0x7f0000030000' }), put(5, U2, 0), done(6, U2, 'queue', { lo: 1, hi: 1 }),
+      read(7, U, 0, 1), // U's notification carried U2's id: U2's skb was freed, never read
+      line('hb', 3e9),
+    ]);
+    expect(events.filter((e) => e.t === 7).map((e) => [e.ev, e.obj, e.reason])).toEqual([['put', U, 'read'], ['put', U2, 'released']]);
+    expect(findings(events)).toEqual([]);
+  });
+
+  it('the socket\'s destruction ends its ubufs whose done never came', () => {
+    const { events } = decodeAll([
+      submit(1, U), put(2, U, 1),
+      line('skfree', 3, { sk: SK }), // each ubuf holds its socket: all of them were done
+      line('exit', 4, { pid: 42, comm: 'msgzc' }),
+      line('hb', 3e9),
+    ]);
+    expect(events.filter((e) => e.t === 3).map((e) => [e.ev, e.ref, e.reason])).toEqual([['put', 0, 'derived'], ['done', undefined, undefined]]);
+    expect(findings(events)).toEqual([]);
+  });
+
+  it('a loss makes the findings of lifetimes open across it uncertain, in the parser\'s order', () => {
+    // the decoder holds no line back, so the engine sees the lost event after the lines before it
+    const records: EngineRecord[] = [];
+    const engine = new Engine({ leakAfterNs: 1e9, onRecord: (r) => records.push(r) });
+    const p = new ProbeParser(new MsgzcKernelDecoder(), 0n, { emit: (e) => engine.push(e), ready() {}, message() {}, bad() {} });
+    const raw = (kind: string, t: number, f: Record<string, string | number>) =>
+      [kind, String(t), ...Object.entries(f).map(([k, v]) => `${k}=${v}`)].join('\t');
+    p.line(raw('submit', 1000, { obj: U, new: 1, id: 0, n: 1, bytes: 65536, ref: 1, pid: 42, sock: SOCK, sk: SK, niov: 1, addr: '0x7f0000010000', len: 65536, addr1: '0x0', len1: 0, comm: 'msgzc' }));
+    p.line(raw('put', 2000, { obj: U, ref: 1, ok: 1 }));
+    p.line('Lost 12 events'); // its done and the owner's read were among them
+    p.line(raw('exit', 3000, { pid: 42, comm: 'msgzc' }));
+    p.finish();
+    engine.end();
+    const f = records.filter((r): r is Finding => r.type === 'finding' && r.kind !== 'copy_fallback');
+    expect(f.map((x) => [x.kind, x.uncertain])).toEqual([['early_free', true]]);
   });
 
   it('puts lines back in time order within the window', () => {
