@@ -118,6 +118,94 @@ function suite(title: string, kernelOpts: string[], expectKernel: RegExp | undef
   });
 }
 
+
+// The kernel's own msg_zerocopy selftest (scripts/outside-run.sh, built by outside-senders.sh):
+// a correct sender that reads every completion, at full speed, over IPv4 then IPv6, 1 s each,
+// traced in both modes in one more guest boot. Nothing may be found on it with certainty (a
+// finding on a lifetime open across lost lines is uncertain), every completion it read must
+// have a read line, and every lifetime must end as completed (none early-freed or left open).
+const SELFTEST_SCRIPT = String.raw`
+set -uo pipefail
+out=$1
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+for mode in stream aggregate; do
+	agg=; [[ $mode == aggregate ]] && agg=--aggregate
+	: >"$out/$mode.raw"
+	ZCTRACE_BPFTRACE=test/lab/guest/bpftrace-tee ZCTRACE_TEE=$out/$mode.raw \
+		node bin/zctrace.js live --pack msgzc-kernel $agg --headless --comm msg_zerocopy \
+		--leak-after 10s --attach-timeout 300s >"$out/$mode.ndjson" 2>"$out/$mode.err" &
+	zc=$!
+	for ((i = 0; i < 1800; i++)); do
+		grep -q '"type":"start"' "$out/$mode.ndjson" 2>/dev/null && break
+		kill -0 $zc 2>/dev/null || break
+		sleep 0.2
+	done
+	for fam in 4 6; do
+		scripts/outside-run.sh msg_zerocopy $fam 1 >"$out/$mode-$fam.json" 2>"$out/$mode-$fam.err"
+		echo "$mode $fam exit $?" >>"$out/log"
+	done
+	sleep 2
+	kill -INT $zc
+	wait $zc
+	echo "$mode zctrace exit $?" >>"$out/log"
+done
+echo end >>"$out/log"
+`;
+
+function outsideUnavailable(): string | null {
+  try {
+    execFileSync(join(root, 'scripts/outside-senders.sh'), { stdio: 'pipe', timeout: 300_000 });
+    return null;
+  } catch {
+    return 'the kernel\'s selftest senders could not be built (scripts/outside-senders.sh)';
+  }
+}
+
+const selftestUnavailable = unavailable ?? outsideUnavailable();
+describe.skipIf(selftestUnavailable !== null)(`msgzc-kernel on the kernel's own msg_zerocopy sender${selftestUnavailable ? ` (skipped: ${selftestUnavailable})` : ''}`, () => {
+  let dir = '';
+  let run: LabResult;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'zctrace-lab-selftest-'));
+    run = await runInLab([...LAB_OPTS, '--timeout', '900', '--rw', dir], ['bash', '-c', SELFTEST_SCRIPT, 'selftest', dir], 1_000_000);
+    process.stderr.write(`lab session (selftest): exit ${run.code} in ${run.seconds.toFixed(0)} s\n${readFileSync(join(dir, 'log'), 'utf8')}`);
+  }, 1_100_000);
+
+  for (const mode of MODES) {
+    it(`${mode}: no certain finding, every completion read is seen, every lifetime completed`, () => {
+      expect(run.code).toBe(0);
+      const log = readFileSync(join(dir, 'log'), 'utf8');
+      expect(log).toMatch(new RegExp(`^${mode} zctrace exit 0$`, 'm'));
+      let completions = 0;
+      for (const fam of [4, 6]) {
+        expect(log).toMatch(new RegExp(`^${mode} ${fam} exit 0$`, 'm'));
+        const acct = JSON.parse(readFileSync(join(dir, `${mode}-${fam}.json`), 'utf8').trim().split('\n').at(-1)!) as { sends: number; completions: number };
+        expect(acct.sends).toBeGreaterThan(0);
+        expect(acct.completions).toBe(acct.sends);
+        completions += acct.completions;
+      }
+      const { findings, summary } = records(dir, mode);
+      const certain = findings.filter((f) => f.uncertain !== true);
+      expect(certain.map((f) => `${f.kind} ${f.obj}: ${f.detail}`)).toEqual([]);
+      // the ids of every read line: what the sender read, each id once
+      let readIds = 0;
+      for (const l of parseRaw(readFileSync(join(dir, `${mode}.raw`), 'utf8'))) {
+        if (l.kind === 'read') readIds += ((Number(l.f.get('hi')) - Number(l.f.get('lo'))) >>> 0) + 1;
+      }
+      const lost = summary?.lost as number;
+      if (lost === 0) {
+        expect(readIds).toBe(completions);
+        expect(findings).toEqual([]);
+        expect(summary?.earlyFreed).toBe(0);
+        expect(summary?.open).toBe(0);
+        expect(summary?.completed).toBe(summary?.lifetimes);
+      } else {
+        expect(readIds).toBeLessThanOrEqual(completions);
+      }
+    });
+  }
+});
+
 suite('msgzc-kernel in the lab (Debian\'s default kernel)', [], /^6\.1\./);
 
 const k2 = process.env.ZCTRACE_LAB_KERNEL2?.split(/\s+/).filter(Boolean);
