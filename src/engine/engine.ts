@@ -86,6 +86,7 @@ export class Engine {
         this.stats.lost += e.n ?? 0;
         break;
       case 'send_error': this.onSendError(e); break;
+      case 'count': this.stats.addCount(e); break;
       case 'tick': break;
     }
     this.stats.sample(this.now, this.open.size, this.openBytes);
@@ -160,10 +161,12 @@ export class Engine {
   private begin(e: ZcEvent, obj: string): Lifetime {
     const prev = this.closed.get(obj);
     if (prev !== undefined) this.closed.delete(obj);
-    const lt = new Lifetime(obj, (prev?.seq ?? 0) + 1, e.t, this.lostEpoch);
+    // A holder the kernel kept (matching mode) arrives late: its lifetime began at e.start.
+    const start = e.start !== undefined && e.start < e.t ? e.start : e.t;
+    const lt = new Lifetime(obj, (prev?.seq ?? 0) + 1, start, this.lostEpoch);
     this.open.set(obj, lt);
     this.watch.push(lt);
-    if (++this.watching === 1) this.nextLeakCheck = e.t + this.leakAfterNs;
+    if (++this.watching === 1) this.nextLeakCheck = start + this.leakAfterNs;
     // finished lifetimes wait in the queue until its front passes them: sweep when they dominate
     if (this.watch.length - this.watchHead > 2 * this.watching + 4096) {
       this.watch = this.watch.filter((w, i) => i >= this.watchHead && w.open && !w.leaked);
@@ -188,6 +191,12 @@ export class Engine {
     lt.absorb(e);
     this.openBytes += lt.bytes - before;
     lt.record(e);
+    // handed over already past the threshold (the watch queue is in start order: do not wait)
+    if (!lt.leaked && lt.start + this.leakAfterNs <= this.now) {
+      lt.leaked = true;
+      this.watching--;
+      this.report('leak', lt);
+    }
   }
 
   private onGet(e: ZcEvent): void {

@@ -2,7 +2,7 @@
 // Everything here is bounded in memory whatever the trace length (histograms have fixed
 // buckets, the series halves its resolution when full, breakdowns fold into "(other)").
 import * as hdr from 'hdr-histogram-js';
-import type { EventKind, FindingKind } from './types.js';
+import type { EventKind, FindingKind, ZcEvent } from './types.js';
 
 /** Percentiles of a distribution, in its own unit. */
 export interface Distribution {
@@ -144,6 +144,49 @@ export class Stats {
       this.series.length = 0;
       this.series.push(...kept);
       this.seriesStep *= 2;
+    }
+  }
+
+  /**
+   * What the kernel counted in matching mode (a `count` event): lifetimes that completed
+   * cleanly there, with their bytes, copies, resends, those abandoned at close, and the
+   * lifetime histogram (n lifetimes under `bucket` ns, recorded at the bucket's middle).
+   */
+  addCount(e: ZcEvent): void {
+    const n = e.n ?? 0;
+    const proc = procKey(e.pid, e.comm);
+    switch (e.counter) {
+      case 'done':
+        this.started += n;
+        this.completed += n;
+        this.doneLifetimes += n;
+        this.row(this.bySock, e.sock).lifetimes += n;
+        this.row(this.byProc, proc).lifetimes += n;
+        break;
+      case 'bytes':
+        this.row(this.bySock, e.sock).bytes += n;
+        this.row(this.byProc, proc).bytes += n;
+        break;
+      case 'copied':
+        this.copiedLifetimes += n;
+        break;
+      case 'resends':
+        this.resends += n;
+        this.row(this.bySock, e.sock).resends += n;
+        break;
+      case 'abandoned':
+        this.started += n;
+        this.abandoned += n;
+        break;
+      case 'life': {
+        if (n <= 0 || e.bucket === undefined) break;
+        const v = Math.max(1, Math.round(e.bucket * 0.75)); // the middle of [bucket/2, bucket)
+        this.durations.recordValueWithCount(v, n);
+        this.durationSum += v * n;
+        const us = v / 1000;
+        this.durationBuckets[us < 2 ? 0 : Math.min(DURATION_BUCKETS - 1, Math.floor(Math.log2(us)))] += n;
+        break;
+      }
     }
   }
 

@@ -3,8 +3,11 @@
 
 /** Every event kind the engine understands. Anything else in a trace is a bad line. */
 export const EVENT_KINDS = [
-  'submit', 'get', 'put', 'done', 'free', 'close', 'lost', 'tick', 'send_error',
+  'submit', 'get', 'put', 'done', 'free', 'close', 'lost', 'tick', 'send_error', 'count',
 ] as const;
+
+/** What a `count` event counts (matching mode: lifetimes the kernel matched on its own). */
+export type Counter = 'done' | 'bytes' | 'copied' | 'resends' | 'abandoned' | 'life';
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /**
@@ -41,8 +44,14 @@ export interface ZcEvent {
   unsure?: string;
   /** submit: this send repeats a buffer still in flight (a resend: counted, not a finding). */
   resend?: boolean;
-  /** lost: how many events the probe layer dropped. */
+  /** lost: how many events the probe layer dropped; count: how many of `counter`. */
   n?: number;
+  /** submit: the lifetime began at this earlier time (matching mode hands a holder over late). */
+  start?: number;
+  /** count: what was counted in the kernel (matching mode): lifetimes done (and their bytes,
+   *  the copied ones, resends, the abandoned at close), or `life`: n lifetimes under `bucket` ns. */
+  counter?: Counter;
+  bucket?: number;
   /** send_error: the errno name, e.g. "ENOBUFS". */
   errno?: string;
 }

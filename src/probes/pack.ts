@@ -30,6 +30,12 @@ export type Emit = (e: ZcEvent) => void;
  */
 export interface Decoder {
   decode(line: ProbeLine, emit: Emit): boolean;
+  /**
+   * A line of a map bpftrace printed (`@name[key]: value`, or a histogram's `[lo, hi) n |…|`
+   * rows), at the time of the newest line before it: programs that count in the kernel hand
+   * over their counters this way. Absent: such lines are bpftrace messages.
+   */
+  mapLine?(raw: string, t: number, emit: Emit): void;
   /** Called at the end of a run: flush anything held back. */
   finish?(emit: Emit): void;
 }
@@ -72,6 +78,11 @@ export interface PackDescriptor {
    * Absent: `file` is used as is.
    */
   variant?(h: HostFacts, opts?: PackOptions): Promise<PackVariant>;
+  /**
+   * The program matches sends to completions in the kernel when given a 4th parameter, the
+   * leak threshold in ms (`--mode match`, the default of `live` for such packs).
+   */
+  matching?: boolean;
   /** With `--aggregate`: a program that counts in BPF maps and prints only lifetime edges. */
   aggregateFile?: string;
   /** Kernel facts only this pack knows how to find (doctor lists them with its own checks). */

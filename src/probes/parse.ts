@@ -27,7 +27,8 @@ export class RawLine implements ProbeLine, LineFields {
     readonly kind: string,
     readonly t: number,
     readonly lineNo: number,
-    private readonly raw: string,
+    /** The line as bpftrace printed it. */
+    readonly raw: string,
     /** Index of the tab before the first field (-1: the line has none). */
     private readonly from: number,
   ) {}
@@ -96,6 +97,8 @@ export function splitOrigin(t0: bigint): { hi: number; lo: number } {
 const LOST_PREFIX = 'Lost ';
 /** Internal line kind of a loss while it waits in the reorder buffer. */
 const LOST_KIND = '\u0000lost';
+/** Internal line kind of a printed map's line while it waits in the reorder buffer. */
+const MAP_KIND = '\u0000map';
 
 export class ProbeParser {
   lineNo = 0;
@@ -169,6 +172,7 @@ export class ProbeParser {
   private decodeReady(): void {
     for (const line of this.ready) {
       if (line.kind === LOST_KIND) this.hooks.emit({ t: line.t, ev: 'lost', n: Number(line.fields.get('n')) });
+      else if (line.kind === MAP_KIND) this.decoder.mapLine?.((line as RawLine).raw, line.t, this.hooks.emit);
       else if (!this.decoder.decode(line, this.hooks.emit)) this.hooks.bad(line.lineNo, `unknown line kind "${line.kind}"`, `${line.kind}\t…`);
     }
     this.ready.length = 0;
@@ -186,6 +190,12 @@ export class ProbeParser {
       }
     }
     if (raw === '' || raw.startsWith('Attaching ')) return;
+    const c = raw.charCodeAt(0);
+    if ((c === 64 || c === 91) && this.decoder.mapLine !== undefined) { // '@name…' or '[lo, hi)'
+      this.reorder.push(new RawLine(MAP_KIND, this.lastT, this.lineNo, raw, -1), this.toReady);
+      this.decodeReady();
+      return;
+    }
     this.hooks.message(raw);
   }
 

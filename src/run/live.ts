@@ -35,6 +35,8 @@ export interface LiveOptions extends Omit<AnalysisOptions, 'json'> {
   intervalNs: number;
   record?: { path: string; force: boolean; command: string };
   attachTimeoutMs?: number;
+  /** match: the pack's program matches in the kernel (packs with `matching`); stream: a line per event. */
+  mode?: 'match' | 'stream';
   /** Called once the probes are attached; its promise resolving ends the run (the demo's workload). */
   whileAttached?: () => Promise<unknown>;
   /** Grace period after whileAttached resolves, for the last completions to arrive (ms). */
@@ -60,7 +62,7 @@ const TICK_MS = 250;
  */
 function announce(o: LiveOptions, t: number, json: JsonSink | undefined): void {
   const program = basename(o.file ?? o.pack.file);
-  const mode = /-agg\.bt$/.test(program) ? 'aggregate' : 'streaming';
+  const mode = runMode(o);
   if (json !== undefined) {
     const filters: StartRecord['filters'] = {};
     if (o.filters.pid !== undefined) filters.pid = o.filters.pid;
@@ -75,6 +77,12 @@ function announce(o: LiveOptions, t: number, json: JsonSink | undefined): void {
   if (process.env.NOTIFY_SOCKET) {
     void execa('systemd-notify', ['--ready', `--pid=${process.pid}`], { reject: false, stdin: 'ignore' });
   }
+}
+
+/** What the run's program does: a line per event, counts in BPF maps, or matching in the kernel. */
+export function runMode(o: Pick<LiveOptions, 'file' | 'pack' | 'mode'>): 'streaming' | 'aggregate' | 'matching' {
+  if (/-agg\.bt$/.test(basename(o.file ?? o.pack.file))) return 'aggregate';
+  return o.mode === 'match' && o.pack.matching === true ? 'matching' : 'streaming';
 }
 
 /** The bpftrace positional parameters every pack takes: $1 pid, $2 port, $3 comm. */
@@ -130,7 +138,10 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     },
   });
   const runner = new BpftraceRunner({
-    program: probePath(o.file ?? o.pack.file), params: filterParams(o.filters), onLine: (l) => parser.line(l),
+    program: probePath(o.file ?? o.pack.file),
+    // matching mode: $4 = the leak threshold in ms (the kernel hands over sends older than it)
+    params: runMode(o) === 'matching' ? [...filterParams(o.filters), String(Math.max(1, Math.round(o.leakAfterNs / 1e6)))] : filterParams(o.filters),
+    onLine: (l) => parser.line(l),
     onStderr: (l) => log.info({ bpftraceStderr: l }), attachTimeoutMs: o.attachTimeoutMs,
   });
   runner.onUnexpectedExit = (err) => stop('bpftrace died', new BpftraceError(`bpftrace died while tracing: ${err.message}`, err.hint));
@@ -210,7 +221,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   writer?.close();
   status?.done();
   await analysis.finish({
-    title: `zctrace live, pack ${o.pack.name} (leak threshold ${o.leakAfterNs / 1e9} s): ${stopReason}`,
+    title: `zctrace live, pack ${o.pack.name}, ${runMode(o)} (leak threshold ${o.leakAfterNs / 1e9} s): ${stopReason}`,
     notes: writer ? [`recorded ${writer.eventsWritten} events to ${writer.path}`] : [],
     badLines, truncated: false, source: `pack ${o.pack.name}`, ended: stopReason ?? 'stopped',
   });
@@ -219,8 +230,11 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   }
   if (fatal) throw fatal;
   const tot = totals(engine);
+  // matching mode: most sends are counted in the kernel, not seen as events
+  const matched = runMode(o) === 'matching';
   return {
     failHit: analysis.failHit, ended: stopReason ?? 'stopped', events: tot.events, recorded: writer?.eventsWritten,
-    submits: tot.eventsByKind.submit ?? 0, completions: tot.eventsByKind.done ?? 0,
+    submits: matched ? engine.stats.started : tot.eventsByKind.submit ?? 0,
+    completions: matched ? engine.stats.doneLifetimes : tot.eventsByKind.done ?? 0,
   };
 }

@@ -41,8 +41,9 @@ export interface StartRecord {
   pack: string;
   /** The program bpftrace runs (the variant chosen for this kernel). */
   program: string;
-  /** streaming: a line per event; aggregate: counted in BPF maps. */
-  mode: 'streaming' | 'aggregate';
+  /** streaming: a line per event; aggregate: counted in BPF maps; matching: sends matched to
+   *  their completions in the kernel, only what needs judging sent on. */
+  mode: 'streaming' | 'aggregate' | 'matching';
   kernel: string;
   version: string;
   filters: { pid?: number; port?: number; comm?: string };

@@ -97,6 +97,8 @@ export class EventLineParser {
     // Required: t and ev; obj except on lost, tick, send_error and close; n on lost.
     if ((seen & REQUIRED) !== REQUIRED) return undefined;
     const ev = o.ev;
+    // count (matching mode's counters, a few a second) is left to the slow path
+    if (ev === 'count') return undefined;
     if (ev === 'lost') {
       if ((seen & (1 << N)) === 0) return undefined;
     } else if (ev !== 'tick' && ev !== 'send_error' && ev !== 'close' && (seen & (1 << OBJ)) === 0) {

@@ -49,13 +49,16 @@ function int(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v % 1 === 0;
 }
 
+const COUNTERS = new Set<unknown>(['done', 'bytes', 'copied', 'resends', 'abandoned', 'life']);
+
 /** Yes or no: `v` matches schema/trace-event.schema.json. */
 export function isEvent(v: unknown): v is ZcEvent {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
   const t = o.t;
   if (!num(t) || t < 0) return false;
-  // allOf: `obj` is required except on lost, tick, send_error and close; `n` on lost.
+  // allOf: `obj` is required except on lost, tick, send_error, close and count; `n` on lost;
+  // `counter` and `n` on count.
   let x: unknown;
   switch (o.ev) {
     case 'submit': case 'get': case 'put': case 'done': case 'free':
@@ -65,6 +68,9 @@ export function isEvent(v: unknown): v is ZcEvent {
       if (o.n === undefined) return false;
       break;
     case 'close': case 'tick': case 'send_error':
+      break;
+    case 'count':
+      if (o.counter === undefined || o.n === undefined) return false;
       break;
     default:
       return false;
@@ -83,6 +89,9 @@ export function isEvent(v: unknown): v is ZcEvent {
   if ((x = o.resend) !== undefined && typeof x !== 'boolean') return false;
   if ((x = o.n) !== undefined && !(int(x) && x >= 0)) return false;
   if ((x = o.errno) !== undefined && !str(x, 32)) return false;
+  if ((x = o.start) !== undefined && !(num(x) && x >= 0)) return false;
+  if ((x = o.counter) !== undefined && !COUNTERS.has(x as string)) return false;
+  if ((x = o.bucket) !== undefined && !(num(x) && x >= 0)) return false;
   return true;
 }
 

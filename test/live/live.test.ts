@@ -14,6 +14,8 @@ import { liveSkipReason } from '../helpers/live.js';
 
 interface Case {
   pack: string;
+  /** match: sends matched in the kernel (only what needs judging reaches zctrace). */
+  mode: 'stream' | 'match';
   workload: string;
   /** The holder the workload names by its id (zero-copy id, or io_uring user_data). */
   holder: (submits: string[], id: number) => string;
@@ -23,15 +25,15 @@ interface Case {
 
 const CASES: Case[] = [
   {
-    pack: 'iouring-sendzc', workload: 'iouring_zc', args: ['--count', '16'],
+    pack: 'iouring-sendzc', mode: 'stream', workload: 'iouring_zc', args: ['--count', '16'],
     holder: (submits, id) => `${submits[0].replace(/#\d+$/, '')}#${id}`,
     faulted: (a) => a.faulted,
   },
-  {
-    pack: 'msgzc-syscalls', workload: 'msgzc', args: ['--count', '48'],
-    holder: (submits, id) => `${submits[0].replace(/#\d+$/, '')}#${id}`,
-    faulted: (a) => a.faulted_ids,
-  },
+  ...(['stream', 'match'] as const).map((mode) => ({
+    pack: 'msgzc-syscalls', mode, workload: 'msgzc', args: ['--count', '48'],
+    holder: (submits: string[], id: number) => `${submits[0].replace(/#\d+$/, '')}#${id}`,
+    faulted: (a: Record<string, any>) => a.faulted_ids as number[],
+  })),
 ];
 const FAULTS = ['none', 'leak', 'early-free', 'reuse'] as const;
 const EXPECTED: Record<(typeof FAULTS)[number], string | undefined> = { none: undefined, leak: 'leak', 'early-free': 'early_free', reuse: 'early_free' };
@@ -40,8 +42,8 @@ const dir = mkdtempSync(join(tmpdir(), 'zctrace-livetest-'));
 
 /** Runs zctrace live (recording), then the workload once it is attached; stops zctrace after. */
 async function traced(c: Case, fault: string, extra: string[] = []) {
-  const trace = join(dir, `${c.pack}-${fault}-${extra.join('')}.trace`);
-  const { z } = await liveAttached(['--pack', c.pack, '--comm', c.workload, '--leak-after', '1s',
+  const trace = join(dir, `${c.pack}-${c.mode}-${fault}-${extra.join('')}.trace`);
+  const { z } = await liveAttached(['--pack', c.pack, '--mode', c.mode, '--comm', c.workload, '--leak-after', '1s',
     '--interval', '300ms', '--record', trace, '--force', '--attach-timeout', '60s']);
   const hold = fault === 'leak' ? ['--duration', '3'] : [];
   const w = await execa(join(ROOT, 'test', 'workloads', c.workload), ['--fault', fault, ...c.args, ...hold, ...extra], { reject: false, timeout: 120_000 });
@@ -68,23 +70,39 @@ describe.skipIf(skip !== null)(`live tracing on this kernel${skip ? ` (skipped: 
 
   for (const c of CASES) {
     for (const fault of FAULTS) {
-      it(`${c.pack}, fault ${fault}: found on the faulted holder, counts equal the workload's`, async () => {
+      it(`${c.pack} (${c.mode}), fault ${fault}: found on the faulted holder, counts equal the workload's`, async () => {
         const { acct, recs, lines, mine, trace } = await traced(c, fault);
         const submits = [...mine];
-        expect(submits.length).toBe(acct.sends);
-        const done = lines.filter((e) => e.ev === 'done' && mine.has(e.obj));
-        // With --fault leak the io_uring notifications held back arrive when the workload exits,
-        // after it counted: zctrace sees those too.
-        if (fault === 'leak') expect(done.length).toBeGreaterThanOrEqual(acct.completions);
-        else expect(done.length).toBe(acct.completions);
-        expect(done.filter((e) => e.copied).length).toBeGreaterThanOrEqual(fault === 'leak' ? 0 : acct.copied);
+        const summary = recs.at(-1)!;
+        expect(summary.type).toBe('summary');
+        if (c.mode === 'stream') {
+          expect(recs.find((r) => r.type === 'start')?.mode).toBe('streaming');
+          expect(summary.lifetimes).toBe(acct.sends);
+          expect(submits.length).toBe(acct.sends);
+          const done = lines.filter((e) => e.ev === 'done' && mine.has(e.obj));
+          // With --fault leak the io_uring notifications held back arrive when the workload exits,
+          // after it counted: zctrace sees those too.
+          if (fault === 'leak') expect(done.length).toBeGreaterThanOrEqual(acct.completions);
+          else expect(done.length).toBe(acct.completions);
+          expect(done.filter((e) => e.copied).length).toBeGreaterThanOrEqual(fault === 'leak' ? 0 : acct.copied);
+        } else {
+          // matching: the kernel counted the clean sends; only the faulted ones (and the first
+          // copied one) came as events. Every send is one lifetime all the same.
+          expect(summary.lifetimes).toBe(acct.sends);
+          expect(summary.lost).toBe(0);
+          if (fault !== 'leak') expect(summary.open).toBe(0);
+          if (fault !== 'leak') expect(submits.length).toBeLessThan(acct.sends);
+          expect(recs.find((r) => r.type === 'start')?.mode).toBe('matching');
+          // what the kernel counted is in the recording, for replay (no clean send with leak)
+          if (fault !== 'leak') expect(lines.some((e) => e.ev === 'count' && e.counter === 'done')).toBe(true);
+        }
 
         const kind = EXPECTED[fault];
         const findings = recs.filter((x) => x.type === 'finding' && mine.has(x.obj) && !['copy_fallback', 'enobufs'].includes(x.kind));
         const want = kind ? c.faulted(acct).map((id) => [kind, c.holder(submits, id)]) : [];
         expect(findings.map((f) => [f.kind, f.obj]).sort()).toEqual(want.sort());
         for (const f of findings) expect(f.uncertain).toBeUndefined();
-        if (fault === 'reuse') for (const f of findings) expect(f.detail).toMatch(/^bytes rewritten in place while in flight \(changed between \+/);
+        if (fault === 'reuse') for (const f of findings) expect(f.detail).toMatch(/^bytes rewritten in place while in flight \(changed between (\+|the send)/);
         if (fault === 'early-free') for (const f of findings) expect(f.detail).toMatch(/\((unmap|madvise)\)/);
 
         // The recording replays to the same findings.
@@ -97,7 +115,7 @@ describe.skipIf(skip !== null)(`live tracing on this kernel${skip ? ` (skipped: 
   }
 
   it('msgzc-syscalls over IPv6: completions arrive as IPV6_RECVERR and are all counted', async () => {
-    const { acct, lines, mine } = await traced(CASES[1], 'none', ['--ipv6']);
+    const { acct, lines, mine } = await traced(CASES.find((c) => c.pack === 'msgzc-syscalls' && c.mode === 'stream')!, 'none', ['--ipv6']);
     expect(String(acct.sock)).toContain('[::1]');
     expect(lines.filter((e) => e.ev === 'done' && mine.has(e.obj)).length).toBe(acct.completions);
   });

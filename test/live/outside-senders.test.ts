@@ -23,10 +23,12 @@ function skipReason(): string | null {
 const skip = skipReason();
 
 const CASES = [
-  { program: 'msg_zerocopy', pack: 'msgzc-syscalls', family: 4 },
-  { program: 'msg_zerocopy', pack: 'msgzc-syscalls', family: 6 },
-  { program: 'io_uring_zerocopy_tx', pack: 'iouring-sendzc', family: 4 },
-  { program: 'io_uring_zerocopy_tx', pack: 'iouring-sendzc', family: 6 },
+  { program: 'msg_zerocopy', pack: 'msgzc-syscalls', family: 4, mode: 'match' },
+  { program: 'msg_zerocopy', pack: 'msgzc-syscalls', family: 6, mode: 'match' },
+  { program: 'msg_zerocopy', pack: 'msgzc-syscalls', family: 4, mode: 'stream' },
+  { program: 'msg_zerocopy', pack: 'msgzc-syscalls', family: 6, mode: 'stream' },
+  { program: 'io_uring_zerocopy_tx', pack: 'iouring-sendzc', family: 4, mode: 'stream' },
+  { program: 'io_uring_zerocopy_tx', pack: 'iouring-sendzc', family: 6, mode: 'stream' },
 ] as const;
 
 describe.skipIf(skip !== null)(`outside senders at full speed${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -35,10 +37,10 @@ describe.skipIf(skip !== null)(`outside senders at full speed${skip ? ` (skipped
   });
 
   for (const c of CASES) {
-    it(`${c.program} -${c.family} under ${c.pack}: no certain finding, every send accounted for`, async () => {
+    it(`${c.program} -${c.family} under ${c.pack} (${c.mode}): no certain finding, every send accounted for`, async () => {
       // --comm: only the sender (the receiver is the same binary, but sends nothing zero-copy)
       const comm = c.program.slice(0, 15);
-      const { z } = await liveAttached(['--pack', c.pack, '--comm', comm, '--leak-after', '10s', '--interval', '1s', '--attach-timeout', '60s']);
+      const { z } = await liveAttached(['--pack', c.pack, '--mode', c.mode, '--comm', comm, '--leak-after', '10s', '--interval', '1s', '--attach-timeout', '60s']);
       const w = await execa('bash', [join(ROOT, 'scripts/outside-run.sh'), c.program, String(c.family), '2'], { reject: false, timeout: 120_000 });
       expect(w.exitCode, String(w.stderr)).toBe(0);
       const sent = JSON.parse(String(w.stdout).trim().split('\n').at(-1)!) as { sends: number; sender_pid: number };

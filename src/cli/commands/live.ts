@@ -54,7 +54,8 @@ export function registerLive(program: Command): void {
     .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
     .option('--interval <duration>', 'period of stats records with --headless', '10s')
     .option('--record <file>', 'also record the events to a trace file (replay reads it)')
-    .option('--force', 'overwrite the --record file');
+    .option('--force', 'overwrite the --record file')
+    .addOption(new Option('--mode <mode>', 'match: sends are matched to their completions in the kernel, only what needs judging (and counts each second) reaches zctrace, for packs that can (msgzc-syscalls); stream: one line per event (debugging, full-fidelity --record)').choices(['match', 'stream']).default('match'));
   addProgramOptions(live, 'count references in BPF maps and send only lifetime edges (heavy traffic; packs that have it)');
   addFilterOptions(live);
   addAnalysisOptions(live);
@@ -69,7 +70,7 @@ export function registerLive(program: Command): void {
     const { sel, attachTimeoutMs } = await programFromOptions(o);
     const r = await runLive({
       ...a, pack: sel.pack, file: sel.file, filters: f, output: out.output, dashboard: out.layout, durationNs: duration, intervalNs: interval,
-      attachTimeoutMs,
+      attachTimeoutMs, mode: o.mode === 'stream' ? 'stream' : 'match',
       record: o.record ? { path: String(o.record), force: o.force === true, command: `zctrace ${process.argv.slice(2).join(' ')}` } : undefined,
     });
     process.exitCode = r.failHit ? EXIT.findings : EXIT.ok;

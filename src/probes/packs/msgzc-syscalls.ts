@@ -13,7 +13,8 @@ import { REORDER_WINDOW_NS } from '../reorder.js';
 import { standardEvent } from '../standard.js';
 import { pageSpan } from './inflight-ranges.js';
 import { aheadOf, EarlyDones, IdSet } from './msgzc-ids.js';
-import { hexOrDec, sentRanges, UserBuffers } from './user-buffers.js';
+import { callName, hexOrDec, sentRanges, UserBuffers, writtenRanges } from './user-buffers.js';
+import { heldFacts, MatchMaps, type MatchSock } from './msgzc-match.js';
 
 /** Sockets tracked at once (each: its in-flight ids as intervals). */
 const MAX_SOCKETS = 16384;
@@ -26,9 +27,20 @@ interface Sock {
   early: EarlyDones;
   /** The id after the newest send seen. */
   next?: number;
-  /** "laddr:lport>raddr:rport", from its submit lines. */
+  /** "laddr:lport>raddr:rport", from its submit lines (or its `sock` line in matching mode). */
   sock?: string;
+  /** Matching mode: the sender that made it, from its `sock` line. */
+  pid?: number;
+  comm?: string;
 }
+
+/** An unmap/madvise or a read-like write, kept in matching mode for the held sends judged later. */
+type Change =
+  | { t: number; pid: number; kind: 'unmap'; start: bigint; len: bigint; reason: string }
+  | { t: number; pid: number; kind: 'write'; t0: number; ranges: [bigint, bigint][]; call: string };
+
+/** Changes kept in matching mode (the oldest go first; a held send older than them is judged on fewer). */
+const MAX_CHANGES = 4096;
 
 function num(v: string | undefined): number | undefined {
   if (v === undefined || v === '') return undefined;
@@ -41,6 +53,16 @@ export class MsgzcSyscallsDecoder implements Decoder {
   /** In-flight buffer ranges (exposed for tests). */
   readonly buffers = new UserBuffers();
   private readonly socks = new Map<string, Sock>();
+  /** Matching mode (probes/msgzc-syscalls.bt with a leak threshold): see msgzc-match.ts. */
+  private readonly maps = new MatchMaps();
+  private readonly changes: Change[] = [];
+  /** Matching mode: each socket's `sock` line, kept past its close (its last counts come after). */
+  private readonly names = new Map<string, MatchSock>();
+
+  /** True once the program said it matches in the kernel. */
+  get matching(): boolean {
+    return this.maps.leakNs !== undefined;
+  }
 
   decode(line: ProbeLine, emit: Emit): boolean {
     switch (line.kind) {
@@ -53,8 +75,121 @@ export class MsgzcSyscallsDecoder implements Decoder {
       case 'send_error': return this.sendError(line, emit);
       case 'rewrite': return this.rewrite(line, emit);
       case 'write': return this.write(line, emit);
+      case 'match': return this.maps.start(line.fields);
+      case 'sock': return this.sockLine(line);
+      case 'held': return this.held(line, emit);
+      case 'gone': return this.gone(line, emit);
+      case 'counts': return this.maps.counts(line.t, line.fields);
       default: return false;
     }
+  }
+
+  mapLine(raw: string, t: number, emit: Emit): void {
+    const p = this.maps.line(raw, t, (sk) => this.names.get(sk), emit);
+    if (p === undefined || this.maps.leakNs === undefined) return;
+    // A send still in flight in the kernel: past the threshold, it is handed over (once) so the
+    // engine reports the leak; its completion, if it ever comes, is a held line.
+    const obj = `sk:${p.sk}#${p.id}`;
+    const s = this.socks.get(p.sk);
+    if (p.start + this.maps.leakNs > t || s?.inflight.has(p.id)) return;
+    const e: ZcEvent = { t, ev: 'submit', obj, bytes: p.bytes, start: p.start };
+    this.describe(e, s);
+    emit(e);
+    this.track(p.sk, p.id, e, t, emit);
+  }
+
+  // Matching mode: a socket's first zero-copy send.
+  private sockLine(line: ProbeLine): boolean {
+    const f = line.fields;
+    const sk = f.get('sk');
+    if (!sk) return false;
+    const s = this.sock(sk, line.t, () => {});
+    s.sock = f.get('sock') || undefined;
+    s.pid = num(f.get('pid'));
+    s.comm = f.get('comm') || undefined;
+    if (this.names.size >= 16384) this.names.delete(this.names.keys().next().value as string);
+    this.names.set(sk, { sock: s.sock, pid: s.pid, comm: s.comm });
+    return true;
+  }
+
+  private describe(e: ZcEvent, s: MatchSock | undefined): void {
+    if (s?.sock !== undefined) e.sock = s.sock;
+    if (s?.pid !== undefined && e.pid === undefined) e.pid = s.pid;
+    if (s?.comm !== undefined) e.comm = s.comm;
+  }
+
+  // Matching mode: a send the kernel did not judge clean, with its completion. It becomes what
+  // streaming would have seen: its submit (dated back), the rewrite or the unmaps and writes
+  // since it was sent (kept in `changes`), then its done.
+  private held(line: ProbeLine, emit: Emit): boolean {
+    const f = line.fields;
+    const obj = f.get('obj') ?? '';
+    const hash = obj.lastIndexOf('#');
+    const id = num(obj.slice(hash + 1));
+    const h = heldFacts(f);
+    const pid = num(f.get('pid'));
+    const bytes = num(f.get('bytes'));
+    if (!obj.startsWith('sk:') || hash < 0 || id === undefined || h === undefined || pid === undefined) return false;
+    const sk = obj.slice(3, hash);
+    const t = line.t;
+    const start = Math.max(0, t - h.age);
+    const s = this.sock(sk, t, emit);
+    if (!s.inflight.has(id)) {
+      const e: ZcEvent = { t, ev: 'submit', obj, pid, start };
+      if (bytes !== undefined) e.bytes = bytes;
+      this.describe(e, s);
+      emit(e);
+      this.track(sk, id, e, t, emit);
+    }
+    this.buffers.send({ obj, pid, t: start, ranges: sentRanges(f, bytes), fp: f.get('fp'), fz: f.get('fz') === '1' }, () => {});
+    // frees found now are dated now: events stay in time order in a recorded trace
+    const late: Emit = (e) => emit(e.t < t ? { ...e, t } : e);
+    // in the order they happened: the unmaps and writes since the send, the resend that found
+    // other bytes (rwat, the kernel's clock rebased like age), then the check at completion;
+    // the first that frees the buffer is the finding (later ones find it gone)
+    const rwat = h.rwat > 0 ? t - h.rwatAge : Infinity;
+    let rewriteDone = false;
+    for (const c of this.changes) {
+      if (c.pid !== pid || c.t < start) continue;
+      if (!rewriteDone && rwat <= c.t) {
+        this.buffers.rewrite(obj, t, false, late);
+        rewriteDone = true;
+      }
+      if (c.kind === 'unmap') this.buffers.unmap(pid, c.start, c.len, c.t, c.reason, late);
+      else this.buffers.write(pid, c.t0, c.t, c.ranges, c.call, late);
+    }
+    if (!rewriteDone && (h.rwat > 0 || h.now !== undefined)) this.buffers.rewrite(obj, t, h.rwat > 0 ? false : h.nowZero, late);
+    for (const [a, b] of s.inflight.take(id, id)) {
+      for (let i = a; i <= b; i++) this.done(`sk:${sk}#${i}`, t, h.copied, emit);
+    }
+    return true;
+  }
+
+  // Matching mode: a send still in flight when its socket closed, older than the threshold
+  // (the close line that follows ends it): handed over so the engine reports the leak.
+  private gone(line: ProbeLine, emit: Emit): boolean {
+    const f = line.fields;
+    const obj = f.get('obj') ?? '';
+    const hash = obj.lastIndexOf('#');
+    const id = num(obj.slice(hash + 1));
+    const age = num(f.get('age'));
+    if (!obj.startsWith('sk:') || hash < 0 || id === undefined || age === undefined) return false;
+    const sk = obj.slice(3, hash);
+    const s = this.sock(sk, line.t, emit);
+    if (s.inflight.has(id)) return true;
+    const e: ZcEvent = { t: line.t, ev: 'submit', obj, start: Math.max(0, line.t - age) };
+    const bytes = num(f.get('bytes'));
+    if (bytes !== undefined) e.bytes = bytes;
+    this.describe(e, this.names.get(sk));
+    emit(e);
+    this.track(sk, id, e, line.t, emit);
+    return true;
+  }
+
+  private remember(c: Change): void {
+    if (!this.matching) return;
+    this.changes.push(c);
+    if (this.changes.length > MAX_CHANGES) this.changes.shift();
   }
 
   // One send took one id. Its buffer compared with the in-flight ones it overlaps
@@ -127,6 +262,7 @@ export class MsgzcSyscallsDecoder implements Decoder {
     const [start, end] = pageSpan(addr, len);
     const reason = line.fields.get('reason') === 'madvise' ? 'madvise' : 'unmap';
     this.buffers.unmap(pid, start, end - start, line.t, reason, emit);
+    this.remember({ t: line.t, pid, kind: 'unmap', start, len: end - start, reason });
     return true;
   }
 
@@ -140,7 +276,11 @@ export class MsgzcSyscallsDecoder implements Decoder {
 
   // A read(2)-like call of a zero-copy sender wrote [addr, +len) (and [addr1, +len1)).
   private write(line: ProbeLine, emit: Emit): boolean {
-    return this.buffers.writeLine(line, emit);
+    if (!this.buffers.writeLine(line, emit)) return false;
+    const f = line.fields;
+    const pid = Number(f.get('pid'));
+    this.remember({ t: line.t, pid, kind: 'write', t0: line.t - Number(f.get('dt')), ranges: writtenRanges(f), call: callName(f.get('call')) });
+    return true;
   }
 
   // The socket went away (close(2) of its last reference, or the kernel destroyed it): the
@@ -149,16 +289,25 @@ export class MsgzcSyscallsDecoder implements Decoder {
     const sk = line.fields.get('sk');
     if (!sk) return false;
     const s = this.socks.get(sk);
-    if (s === undefined) return true;
-    this.socks.delete(sk);
-    for (const [a, b] of s.inflight.drain()) {
+    // matching mode: the kernel counted the sends it still held (those the decoder was handed
+    // are among them: they get their close event here)
+    const abandoned = num(line.fields.get('abandoned')) ?? 0;
+    let drained = 0;
+    if (s !== undefined) this.socks.delete(sk);
+    for (const [a, b] of s?.inflight.drain() ?? []) {
+      drained += b - a + 1;
       for (let id = a; id <= b; id++) {
         const obj = `sk:${sk}#${id}`;
         this.buffers.forget(obj);
         const e: ZcEvent = { t: line.t, ev: 'close', obj };
-        if (s.sock !== undefined) e.sock = s.sock;
+        if (s?.sock !== undefined) e.sock = s.sock;
         emit(e);
       }
+    }
+    if (abandoned > drained) {
+      const e: ZcEvent = { t: line.t, ev: 'count', counter: 'abandoned', n: abandoned - drained };
+      this.describe(e, this.names.get(sk));
+      emit(e);
     }
     return true;
   }
@@ -248,6 +397,7 @@ export const msgzcSyscalls: PackDescriptor = {
     { kind: 'btf_member', struct: 'files_struct', member: 'fdt' },
   ],
   priority: 50,
+  matching: true,
   blindSpots: BLIND_SPOTS,
   createDecoder: () => new MsgzcSyscallsDecoder(),
 };

@@ -294,7 +294,33 @@ function replay(text: string) {
   for (const l of rawLines) parser.line(l);
   parser.finish();
   engine.end();
-  return { rawLines, events, records, bad };
+  return { rawLines, events, records, bad, engine };
+}
+
+/**
+ * Matching mode (the program given a leak threshold): the kernel counted the clean sends, so
+ * the check is on totals and on the findings, which must be streaming's, holder for holder.
+ */
+function checkMatch(text: string, acct: Accounting): void {
+  const { rawLines, events, records, bad, engine } = replay(text);
+  expect(bad).toEqual([]);
+  expect(rawLines.some((l) => l.startsWith('match\t'))).toBe(true);
+  expect(rawLines.filter((l) => l.startsWith('submit\t'))).toEqual([]); // no line per send
+  const st = engine.stats;
+  expect(st.lost).toBe(0);
+  expect(st.started).toBe(acct.sends);
+  if (acct.fault !== 'leak') expect(st.doneLifetimes + st.earlyFreed - events.filter((e) => e.ev === 'free' && !events.some((d) => d.ev === 'done' && d.obj === e.obj)).length).toBe(acct.completions);
+  const sk = rawLines.find((l) => l.startsWith('sock\t'))!.split('\t').find((f) => f.startsWith('sk='))!.slice(3);
+  const findings = records.filter((r): r is Finding => r.type === 'finding' && !['copy_fallback', 'enobufs'].includes(r.kind));
+  const want = faultKind(acct.fault);
+  expect(findings.map((f) => [f.kind, f.obj]).sort()).toEqual(want ? acct.faulted_ids.map((id) => [want, `sk:${sk}#${id}`]).sort() : []);
+  expect(findings.filter((f) => f.uncertain)).toEqual([]);
+  const reason = freeReason(acct);
+  expect(events.filter((e) => e.ev === 'free').map((e) => [e.obj, e.reason]).sort()).toEqual(reason ? acct.faulted_ids.map((id) => [`sk:${sk}#${id}`, reason]).sort() : []);
+  if (acct.resends !== undefined) {
+    const rewrites = acct.fault === 'reuse' || acct.fault === 'rewrite' ? acct.faulted_ids.length : 0;
+    expect(st.resends).toBe(acct.resends - rewrites);
+  }
 }
 
 /** What the trace says must equal what the workload says it did. `firstId`: attached mid-run. */
@@ -401,10 +427,11 @@ function liveSkip(): string | null {
 const skip = liveSkip();
 
 /** Runs bpftrace (port filter), then the workload once attached; returns stdout and the JSON. */
-async function traceRun(bin: string, port: number, args: string[]): Promise<{ out: string; acct: Accounting }> {
+async function traceRun(bin: string, port: number, args: string[], leakMs?: number): Promise<{ out: string; acct: Accounting }> {
   // zctrace's own buffer sizes (src/probes/runner.ts): a full-speed run then fits in the ring
   const env = { ...process.env, BPFTRACE_PERF_RB_PAGES: '256', BPFTRACE_MAP_KEYS_MAX: '16384' };
-  const bt = spawn('bpftrace', [join(root, 'probes/msgzc-syscalls.bt'), '0', String(port), ''], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const params = ['0', String(port), '', ...(leakMs !== undefined ? [String(leakMs)] : [])];
+  const bt = spawn('bpftrace', [join(root, 'probes/msgzc-syscalls.bt'), ...params], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
   bt.stderr.on('data', (d: Buffer) => { err += d.toString(); });
@@ -447,6 +474,11 @@ describe.skipIf(skip !== null)(`msgzc-syscalls live${skip ? ` (skipped: ${skip})
     it(`${[fault, ...extra].join(' ')}: the trace agrees with the workload`, async () => {
       const { out, acct } = await traceRun(bin, 45690 + k, ['--fault', fault, '--count', '24', ...extra]);
       checkCapture(out, acct);
+    });
+    // the same workload, matched in the kernel: the same findings on the same holders
+    it(`matching mode, ${[fault, ...extra].join(' ')}: the same findings, every send counted`, async () => {
+      const { out, acct } = await traceRun(bin, 45720 + k, ['--fault', fault, '--count', '24', ...extra], 1000);
+      checkMatch(out, acct);
     });
   });
 });

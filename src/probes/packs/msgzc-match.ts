@@ -1,0 +1,142 @@
+// The matching mode of msgzc-syscalls (probes/msgzc-syscalls.bt run with $4 = the leak
+// threshold in ms): the kernel keeps each send until its completion is read and only counts a
+// clean one, so user space gets, instead of two lines per send:
+//   match   T leak_ms=N              the mode is on (printed first)
+//   sock    T sk= pid= sock= comm=   a socket's first zero-copy send
+//   held    T obj= age= bytes= pid= addr/len addr1/len1 fp= fz= rwat= now= nz= copied=
+//           a completed send with something to judge (see the .bt), just read by its owner
+//   counts  T abs=NSECS              each second, then the counters as bpftrace prints maps:
+//           @m_done[SK]: N, @m_bytes, @m_copied, @m_resend, @m_life (a histogram), @m_full: N
+//           and every send still in flight: @zst[SK, ID]: (t, bytes, pgen, ggen, fz)
+// This module turns those into the events streaming would have produced for the same holders
+// (a held send is a submit dated back to its send, then what happened to it, then its done),
+// `count` events for what the kernel counted, and a leak for a send in flight too long.
+import type { ZcEvent } from '../../engine/types.js';
+import type { Emit, LineFields } from '../pack.js';
+
+/** A socket as its `sock` line described it. */
+export interface MatchSock {
+  sock?: string;
+  pid?: number;
+  comm?: string;
+}
+
+/** Counter maps of the program → the engine's counters. */
+const COUNTERS: Record<string, ZcEvent['counter']> = {
+  done: 'done', bytes: 'bytes', copied: 'copied', resend: 'resends',
+};
+
+/** A map key printed by bpftrace as a signed decimal → the kernel address in hex. */
+export function skHex(key: string): string | undefined {
+  const k = key.trim();
+  if (!/^-?[0-9]+$/.test(k)) return undefined;
+  return `0x${BigInt.asUintN(64, BigInt(k)).toString(16)}`;
+}
+
+/** A histogram row's upper bound: `[16K, 32K)` → 32768; `[1]` → 2. */
+export function bucketTop(row: string): number | undefined {
+  const m = /^\[([0-9]+)([KMG]?)(?:, ([0-9]+)([KMG]?)\))?\]?/.exec(row);
+  if (m === null) return undefined;
+  const unit = (u: string): number => (u === 'K' ? 1024 : u === 'M' ? 1024 ** 2 : u === 'G' ? 1024 ** 3 : 1);
+  return m[3] !== undefined ? Number(m[3]) * unit(m[4]) : Number(m[1]) * unit(m[2]) + 1;
+}
+
+/** A holder still in flight in the kernel, from a dump line. */
+export interface Pending {
+  sk: string;
+  id: number;
+  /** Send time, rebased onto the trace clock. */
+  start: number;
+  bytes: number;
+}
+
+/** Parses the printed maps; keeps what a line needs from the lines before it. */
+export class MatchMaps {
+  /** The leak threshold the program was given (ns); undefined: not matching mode. */
+  leakNs: number | undefined;
+  /** Trace time minus the kernel's clock, from the last `counts` line (dump times are absolute). */
+  private base: number | undefined;
+  private current = '';
+
+  /** The `match` line. */
+  start(f: LineFields): boolean {
+    const ms = Number(f.get('leak_ms'));
+    if (!Number.isInteger(ms) || ms <= 0) return false;
+    this.leakNs = ms * 1e6;
+    return true;
+  }
+
+  /** The `counts` line: the clock's offset for the dump that follows. */
+  counts(t: number, f: LineFields): boolean {
+    const abs = Number(f.get('abs'));
+    if (!Number.isInteger(abs)) return false;
+    this.base = t - abs;
+    return true;
+  }
+
+  /**
+   * One printed line: a counter (→ `count` events for its socket), a histogram row (→ `count`
+   * life), a full-map count (→ `lost`), or a holder in flight (returned, for the decoder).
+   */
+  line(raw: string, t: number, sockOf: (sk: string) => MatchSock | undefined, emit: Emit): Pending | undefined {
+    if (raw.charCodeAt(0) === 91) { // '[lo, hi)  n |@@@|': a row of the map named before
+      if (this.current !== '@m_life') return undefined;
+      const top = bucketTop(raw);
+      const n = Number(/^\[[^\])]*[\])]\s+([0-9]+)/.exec(raw)?.[1]);
+      if (top !== undefined && Number.isInteger(n) && n > 0) emit({ t, ev: 'count', counter: 'life', n, bucket: top });
+      return undefined;
+    }
+    const colon = raw.indexOf(':');
+    const br = raw.indexOf('[');
+    // the program keeps two sets of counters (@m0_…, @m1_…: see its interval probe)
+    const name = raw.slice(0, br >= 0 && br < colon ? br : colon).replace(/^@m[01]_/, '@m_');
+    this.current = name;
+    const value = raw.slice(colon + 1).trim();
+    const key = br >= 0 && br < colon ? raw.slice(br + 1, raw.lastIndexOf(']', colon)) : '';
+    if (name === '@m_full') {
+      const n = Number(value);
+      if (Number.isInteger(n) && n > 0) emit({ t, ev: 'lost', n });
+      return undefined;
+    }
+    const counter = name.startsWith('@m_') ? COUNTERS[name.slice(3)] : undefined;
+    if (counter !== undefined) {
+      const sk = skHex(key);
+      const n = Number(value);
+      if (sk === undefined || !Number.isInteger(n) || n <= 0) return undefined;
+      const s = sockOf(sk);
+      const e: ZcEvent = { t, ev: 'count', counter, n };
+      if (s?.sock !== undefined) e.sock = s.sock;
+      if (s?.pid !== undefined) e.pid = s.pid;
+      if (s?.comm !== undefined) e.comm = s.comm;
+      emit(e);
+      return undefined;
+    }
+    if (name === '@zst' && this.base !== undefined) {
+      const [k0, k1] = key.split(',');
+      const sk = skHex(k0 ?? '');
+      const id = Number(k1);
+      const v = value.replace(/[()]/g, '').split(',').map((x) => Number(x));
+      if (sk === undefined || !Number.isInteger(id) || v.length < 2 || !Number.isFinite(v[0])) return undefined;
+      return { sk, id, start: Math.max(0, v[0] + this.base), bytes: v[1] };
+    }
+    return undefined;
+  }
+}
+
+/** The ranges and facts of a `held` line (its fields are those of a submit line, plus these). */
+export function heldFacts(f: LineFields): { age: number; rwat: number; rwatAge: number; now?: string; nowZero: boolean; copied: boolean } | undefined {
+  const age = Number(f.get('age'));
+  const rwat = Number(f.get('rwat') ?? '0');
+  const now = Number(f.get('abs') ?? 'NaN');
+  const nz = f.get('nz');
+  if (!Number.isInteger(age) || age < 0 || !Number.isInteger(rwat)) return undefined;
+  return {
+    age, rwat,
+    // rwat is the kernel's clock; abs is the kernel's clock at the line (ns since rwat = abs - rwat)
+    rwatAge: rwat > 0 && Number.isFinite(now) ? Math.max(0, now - rwat) : 0,
+    now: nz === '0' || nz === '1' ? f.get('now') : undefined,
+    nowZero: nz === '1',
+    copied: f.get('copied') === '1',
+  };
+}
+
