@@ -85,6 +85,18 @@ export function runMode(o: Pick<LiveOptions, 'file' | 'pack' | 'mode'>): 'stream
   return o.mode === 'match' && o.pack.matching === true ? 'matching' : 'streaming';
 }
 
+/**
+ * The time of a tick: the clock minus the reorder window, so every line before it is decoded
+ * first. But when lines are still arriving and the newest is more than a second older than
+ * that, zctrace is behind bpftrace (a burst, a slow guest): ticking on the clock would age
+ * holders whose completions are still in the pipe into leaks, so the tick follows the lines.
+ */
+export function tickTime(clock: number, lastLineT: number, linesArrived: boolean): number {
+  const t = Math.max(0, clock - REORDER_WINDOW_NS);
+  if (linesArrived && lastLineT < t - 1e9) return Math.max(0, lastLineT - REORDER_WINDOW_NS);
+  return t;
+}
+
 /** The bpftrace positional parameters every pack takes: $1 pid, $2 port, $3 comm. */
 export function filterParams(f: ProbeFilters): string[] {
   return [String(f.pid ?? 0), String(f.port ?? 0), f.comm ?? ''];
@@ -165,8 +177,10 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     let lastStats = { t: now(), events: 0 };
     // Ticks trail the clock by the reorder window: every line before the tick is decoded first,
     // so a late completion is never judged after its holder was aged past the threshold.
+    let linesAtTick = parser.lineNo;
     out.push(setInterval(() => {
-      const t = Math.max(0, now() - REORDER_WINDOW_NS);
+      const t = tickTime(now(), parser.lastT, parser.lineNo !== linesAtTick);
+      linesAtTick = parser.lineNo;
       parser.flush(t);
       emit({ t, ev: 'tick' });
     }, TICK_MS));
