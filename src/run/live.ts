@@ -131,7 +131,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   // here (blessed-contrib takes most of a second to import). --
   const dash = o.output === 'dashboard'
     ? new (await import('../sinks/dashboard/live.js')).LiveDashboard({
-      layout: o.dashboard as Layout, engine, pack: o.pack.name,
+      layout: o.dashboard as Layout, engine, pack: `${o.pack.name}, ${runMode(o)}`,
       onQuit: () => stop('quit'), onError: (err) => stop('dashboard failed', err as ZctraceError),
     })
     : undefined;

@@ -28,7 +28,7 @@ describe.skipIf(why !== '')(`live dashboard with a fake bpftrace${why ? ` (skipp
     session = new TmuxSession().start('node bin/zctrace.js live --pack iouring-sendzc --leak-after 1s', 120, 40, fake());
     let screen = await session.waitFor(/LEAK\s+ring:0xffff8881043d2000#12 #1/, 90_000);
     expect(screen).toMatch(/zctrace live \S tracing \S up [0-9.]+ m?s/);
-    expect(screen).toContain('pack iouring-sendzc');
+    expect(screen).toContain('pack iouring-sendzc, streaming');
     for (const h of LEAKED) expect(screen).toMatch(new RegExp(`LEAK\\s+${h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not`));
     expect(screen).toMatch(/COPY_FALLBACK\s+ring:0xffff8881043d2000#1 #1/);
     // The capture goes on to complete them late: each leak becomes a stall.
@@ -37,7 +37,7 @@ describe.skipIf(why !== '')(`live dashboard with a fake bpftrace${why ? ` (skipp
     session.keys('q');
     await session.waitFor('[exit 0]', 60_000);
     screen = session.transcript();
-    expect(screen).toContain('zctrace live, pack iouring-sendzc (leak threshold 1 s): quit');
+    expect(screen).toContain('zctrace live, pack iouring-sendzc, streaming (leak threshold 1 s): quit');
     expect(screen).toContain('LEAK: held longer than the leak threshold (4)');
     expect(screen).toContain('4 leak(s) completed later (stalls, not leaks)');
     expect(session.alternateScreen()).toBe(false);
@@ -50,7 +50,7 @@ describe.skipIf(why !== '')(`live dashboard with a fake bpftrace${why ? ` (skipp
     expect(session.alternateScreen()).toBe(true);
     session.keys('q');
     await session.waitFor('[exit 0]', 30_000);
-    expect(session.transcript()).toContain('zctrace live, pack iouring-sendzc (leak threshold 1 s): duration reached');
+    expect(session.transcript()).toContain('zctrace live, pack iouring-sendzc, streaming (leak threshold 1 s): duration reached');
   });
 
   it('stdout not a terminal: status lines and the report, with a sentence saying why there is no dashboard', async () => {
