@@ -11,6 +11,7 @@ import { expect } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import type { EngineRecord, Finding, ZcEvent } from '../../src/engine/types.js';
 import type { ProbeLine } from '../../src/probes/pack.js';
+import { ProbeParser } from '../../src/probes/parse.js';
 import { iouringSendzc } from '../../src/probes/packs/iouring-sendzc.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -132,9 +133,48 @@ export function liveUnavailable(): string | null {
  * only once every probe is attached; "Attaching N probes..." comes too early), runs the
  * workload, waits for late notifications, stops bpftrace with SIGINT.
  */
-export async function traceRun(bin: string, args: string[]): Promise<{ out: string; json: string }> {
+/**
+ * Matching mode (the program given a leak threshold of 1 s): the kernel counted the clean
+ * requests, so the check is on totals and on the findings, which must be streaming's, holder
+ * for holder. Decoded through the real parser (the counters come as printed maps) and engine.
+ */
+export function checkMatch(text: string, acct: Accounting): void {
+  const raw = text.split('\n');
+  const ready = raw.find((l) => l.startsWith('ready\t'));
+  expect(ready).toBeDefined();
+  expect(raw.some((l) => l.startsWith('match\t'))).toBe(true);
+  expect(raw.filter((l) => l.startsWith('submit\t'))).toEqual([]); // no line per request
+  const events: ZcEvent[] = [];
+  const records: EngineRecord[] = [];
+  const bad: string[] = [];
+  const engine = new Engine({ leakAfterNs: 1e9, onRecord: (r) => records.push(r) });
+  const parser = new ProbeParser(iouringSendzc.createDecoder(), BigInt(ready!.split('\t')[1]), {
+    emit: (e) => { events.push(e); engine.push(e); }, ready: () => {}, message: (m) => bad.push(m), bad: (n, why, l) => bad.push(`${n}: ${why}: ${l}`),
+  });
+  for (const l of raw) parser.line(l);
+  parser.finish();
+  engine.end();
+  expect(bad).toEqual([]);
+  const st = engine.stats;
+  expect(st.lost).toBe(0);
+  expect(st.started).toBe(acct.sends);
+  const ring = events.find((e) => e.ev === 'submit' && e.pid === acct.pid)?.obj?.replace(/#\d+$/, '');
+  const findings = records.filter((r): r is Finding => r.type === 'finding' && !['copy_fallback', 'enobufs'].includes(r.kind));
+  const kind = faultKind(acct.fault);
+  expect(findings.map((f) => [f.kind, f.obj]).sort()).toEqual(kind ? acct.faulted.map((ud) => [kind, `${ring}#${ud}`]).sort() : []);
+  expect(findings.filter((f) => f.uncertain)).toEqual([]);
+  const reason = freeReason(acct);
+  expect(events.filter((e) => e.ev === 'free').map((e) => [e.obj, e.reason]).sort()).toEqual(reason ? acct.faulted.map((ud) => [`${ring}#${ud}`, reason]).sort() : []);
+  if (acct.resends !== undefined) {
+    const rewrites = acct.fault === 'reuse' || acct.fault === 'rewrite' ? acct.faulted.length : 0;
+    expect(st.resends).toBe(acct.resends - rewrites);
+  }
+}
+
+export async function traceRun(bin: string, args: string[], leakMs?: number): Promise<{ out: string; json: string }> {
   // zctrace's own buffer sizes (src/probes/runner.ts): a full-speed run then fits in the ring
-  const bt = spawn('bpftrace', [join(root, 'probes/iouring-sendzc.bt'), '0', '0', 'iouring_zc'], {
+  const params = ['0', '0', 'iouring_zc', ...(leakMs !== undefined ? [String(leakMs)] : [])];
+  const bt = spawn('bpftrace', [join(root, 'probes/iouring-sendzc.bt'), ...params], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BPFTRACE_PERF_RB_PAGES: '256', BPFTRACE_MAP_KEYS_MAX: '16384' },
   });

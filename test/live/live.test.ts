@@ -24,11 +24,11 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  {
-    pack: 'iouring-sendzc', mode: 'stream', workload: 'iouring_zc', args: ['--count', '16'],
-    holder: (submits, id) => `${submits[0].replace(/#\d+$/, '')}#${id}`,
-    faulted: (a) => a.faulted,
-  },
+  ...(['stream', 'match'] as const).map((mode) => ({
+    pack: 'iouring-sendzc', mode, workload: 'iouring_zc', args: ['--count', '16'],
+    holder: (submits: string[], id: number) => `${submits[0].replace(/#\d+$/, '')}#${id}`,
+    faulted: (a: Record<string, any>) => a.faulted as number[],
+  })),
   ...(['stream', 'match'] as const).map((mode) => ({
     pack: 'msgzc-syscalls', mode, workload: 'msgzc', args: ['--count', '48'],
     holder: (submits: string[], id: number) => `${submits[0].replace(/#\d+$/, '')}#${id}`,

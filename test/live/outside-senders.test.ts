@@ -27,6 +27,8 @@ const CASES = [
   { program: 'msg_zerocopy', pack: 'msgzc-syscalls', family: 6, mode: 'match' },
   { program: 'msg_zerocopy', pack: 'msgzc-syscalls', family: 4, mode: 'stream' },
   { program: 'msg_zerocopy', pack: 'msgzc-syscalls', family: 6, mode: 'stream' },
+  { program: 'io_uring_zerocopy_tx', pack: 'iouring-sendzc', family: 4, mode: 'match' },
+  { program: 'io_uring_zerocopy_tx', pack: 'iouring-sendzc', family: 6, mode: 'match' },
   { program: 'io_uring_zerocopy_tx', pack: 'iouring-sendzc', family: 4, mode: 'stream' },
   { program: 'io_uring_zerocopy_tx', pack: 'iouring-sendzc', family: 6, mode: 'stream' },
 ] as const;

@@ -9,7 +9,8 @@ import { constants as osConstants } from 'node:os';
 import type { ZcEvent } from '../../engine/types.js';
 import type { Decoder, Emit, PackDescriptor, ProbeLine } from '../pack.js';
 import { pageSpan } from './inflight-ranges.js';
-import { hexOrDec as big, UserBuffers } from './user-buffers.js';
+import { callName, hexOrDec as big, UserBuffers, writtenRanges } from './user-buffers.js';
+import { Changes, heldFacts, MatchMaps, type MatchSock, skHex } from './matching.js';
 
 let errnoNames: Map<number, string> | undefined;
 
@@ -39,6 +40,15 @@ export class IouringSendzcDecoder implements Decoder {
   /** In-flight holders by their notification's address (nf): user_data need not be unique. */
   private readonly byNf = new Map<string, string>();
   private dups = 0;
+  /** Matching mode (probes/iouring-sendzc.bt with a leak threshold): see matching.ts. */
+  private readonly maps = new MatchMaps();
+  private readonly changes = new Changes();
+  private readonly names = new Map<string, MatchSock>();
+
+  /** True once the program said it matches in the kernel. */
+  get matching(): boolean {
+    return this.maps.leakNs !== undefined;
+  }
 
   decode(line: ProbeLine, emit: Emit): boolean {
     switch (line.kind) {
@@ -54,9 +64,90 @@ export class IouringSendzcDecoder implements Decoder {
         return this.rewrite(line, emit);
       case 'write':
         return this.write(line, emit);
+      case 'match':
+        return this.maps.start(line.fields);
+      case 'sock':
+        return this.sockLine(line);
+      case 'held':
+        return this.held(line, emit);
+      case 'counts':
+        return this.maps.counts(line.t, line.fields);
       default:
         return false;
     }
+  }
+
+  mapLine(raw: string, t: number, emit: Emit): void {
+    const p = this.maps.line(raw, t, (sk) => this.names.get(sk), emit);
+    if (p === undefined || this.maps.leakNs === undefined || p.start + this.maps.leakNs > t) return;
+    // A request still in flight in the kernel past the threshold: handed over once (a leak);
+    // its notification, if it comes, is a held line. Values: (t, bytes, pgen, gen, fz, ctx, user_data, sk).
+    const nf = skHex(p.key[0] ?? '');
+    const ctx = skHex(p.vals[5] ?? '');
+    if (nf === undefined || ctx === undefined || this.byNf.has(nf)) return;
+    const obj = this.name(`ring:${ctx}#${BigInt.asUintN(64, BigInt(p.vals[6] ?? '0'))}`, nf);
+    const e: ZcEvent = { t, ev: 'submit', obj, start: p.start };
+    const bytes = Number(p.vals[1]);
+    if (Number.isInteger(bytes)) e.bytes = bytes;
+    this.describe(e, this.names.get(skHex(p.vals[7] ?? '') ?? ''));
+    this.remember(obj, e.pid, e.sock);
+    emit(e);
+  }
+
+  private sockLine(line: ProbeLine): boolean {
+    const f = line.fields;
+    const sk = f.get('sk');
+    if (!sk) return false;
+    if (this.names.size >= 16384) this.names.delete(this.names.keys().next().value as string);
+    this.names.set(sk, { sock: f.get('sock') || undefined, pid: int(f.get('pid')), comm: f.get('comm') || undefined });
+    return true;
+  }
+
+  private describe(e: ZcEvent, s: MatchSock | undefined): void {
+    if (s?.sock !== undefined) e.sock = s.sock;
+    if (s?.pid !== undefined && e.pid === undefined) e.pid = s.pid;
+    if (s?.comm !== undefined) e.comm = s.comm;
+  }
+
+  // A holder's name: user_data need not be unique; a second one in flight gets ~N.
+  private name(base: string, nf: string | undefined): string {
+    const obj = this.who.has(base) ? `${base}~${++this.dups}` : base;
+    if (nf === undefined) return obj;
+    if (this.byNf.size >= 65536) this.byNf.delete(this.byNf.keys().next().value as string);
+    this.byNf.set(nf, obj);
+    return obj;
+  }
+
+  // Matching mode: a request the kernel did not judge clean, with its notification: its submit
+  // (dated back), what happened to its buffer since, then its done (matching.ts).
+  private held(line: ProbeLine, emit: Emit): boolean {
+    const f = line.fields;
+    const nf = f.get('nf');
+    const base = f.get('obj');
+    const h = heldFacts(f);
+    const pid = int(f.get('pid'));
+    const addr = big(f.get('addr'));
+    const len = big(f.get('len'));
+    if (!nf || !base || h === undefined || pid === undefined || addr === undefined || len === undefined) return false;
+    const t = line.t;
+    const start = Math.max(0, t - h.age);
+    let obj = this.byNf.get(nf);
+    if (obj === undefined) {
+      obj = this.name(base, nf);
+      const e: ZcEvent = { t, ev: 'submit', obj, pid, start };
+      const bytes = int(f.get('bytes'));
+      if (bytes !== undefined) e.bytes = bytes;
+      this.describe(e, this.names.get(f.get('sk') ?? ''));
+      this.remember(obj, pid, e.sock);
+      emit(e);
+    }
+    this.changes.judge(this.buffers, { obj, pid, t: start, ranges: len > 0n ? [[addr, len]] : [], fp: f.get('fp'), fz: f.get('fz') === '1' }, t, h, emit);
+    this.end(obj, nf);
+    const d: ZcEvent = { t, ev: 'done', obj };
+    const copied = f.get('copied');
+    if (copied === '1' || copied === '0') d.copied = copied === '1';
+    emit(d);
+    return true;
   }
 
   // A new request. Its buffer compared with the in-flight ones it overlaps (user-buffers.ts):
@@ -68,12 +159,8 @@ export class IouringSendzcDecoder implements Decoder {
     // A program may give every request the same user_data (the kernel's own selftest does):
     // a second request of that name while the first is in flight gets a name of its own,
     // `ring:…#UD~N`, and its notification finds it by nf.
-    const obj = this.who.has(base) ? `${base}~${++this.dups}` : base;
     const nf = f.get('nf');
-    if (nf !== undefined && nf !== '0x0') {
-      if (this.byNf.size >= 65536) this.byNf.delete(this.byNf.keys().next().value as string);
-      this.byNf.set(nf, obj);
-    }
+    const obj = this.name(base, nf !== undefined && nf !== '0x0' ? nf : undefined);
     const pid = int(f.get('pid'));
     const rawSock = f.get('sock');
     const sock = rawSock && rawSock !== '-' ? rawSock : undefined;
@@ -121,8 +208,9 @@ export class IouringSendzcDecoder implements Decoder {
       if (held?.sock !== undefined) e.sock = held.sock;
       emit(e);
     }
-    if (more === '0') {
-      // nothing was pinned, or the kernel let go already: the holder ends here
+    if (more === '0' && (!this.matching || held !== undefined)) {
+      // nothing was pinned, or the kernel let go already: the holder ends here (in matching
+      // mode the kernel counted it, unless this decoder was handed it)
       this.end(obj, line.fields.get('nf'));
       emit({ t: line.t, ev: 'done', obj });
     }
@@ -140,6 +228,7 @@ export class IouringSendzcDecoder implements Decoder {
     if (pid === undefined || addr === undefined || len === undefined) return false;
     const [start, end] = pageSpan(addr, len);
     this.buffers.unmap(pid, start, end - start, line.t, reason, emit);
+    if (this.matching) this.changes.add({ t: line.t, pid, kind: 'unmap', start, len: end - start, reason });
     return true;
   }
 
@@ -159,7 +248,12 @@ export class IouringSendzcDecoder implements Decoder {
 
   // A read(2)-like call or an io_uring READ/RECV wrote [addr, +len) for a zero-copy sender.
   private write(line: ProbeLine, emit: Emit): boolean {
-    return this.buffers.writeLine(line, emit);
+    if (!this.buffers.writeLine(line, emit)) return false;
+    const f = line.fields;
+    if (this.matching) {
+      this.changes.add({ t: line.t, pid: Number(f.get('pid')), kind: 'write', t0: line.t - Number(f.get('dt')), ranges: writtenRanges(f), call: callName(f.get('call')) });
+    }
+    return true;
   }
 
   private remember(obj: string, pid: number | undefined, sock: string | undefined): void {
@@ -196,7 +290,9 @@ export const iouringSendzc: PackDescriptor = {
     { kind: 'btf_member', struct: 'io_rsrc_node', member: 'file_ptr' },
   ],
   priority: 40,
+  matching: true,
   blindSpots: [
+    'matching mode (live\'s default): a finding comes when its notification is posted (a leak: within a second of the threshold), dated by its window; resends counted per (process, buffer) while one is in flight; a request named by user_data, with ~N when a held one shares it with another in flight',
     'no page references: a holder is open from submit to its notification CQE, with nothing in between (which skb, retransmits)',
     'a rewrite is seen only through the fingerprint (one word per 4 KiB, 16 at most, and the last word): a change that leaves the sampled words as they were is missed; the fingerprint is checked again only when the notification is posted in the submitter (checked=0 otherwise) and at the next request from exactly the same range; a partial overlap is counted as a resend, never compared',
     'writes by the kernel into a buffer are seen for read/pread64/readv/preadv/recvfrom/recvmsg and io_uring READ/READ_FIXED/READV/RECV (first iovec); RECVMSG, multishot receives, splice and writes by other processes are not',

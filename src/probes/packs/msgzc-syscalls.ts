@@ -14,7 +14,7 @@ import { standardEvent } from '../standard.js';
 import { pageSpan } from './inflight-ranges.js';
 import { aheadOf, EarlyDones, IdSet } from './msgzc-ids.js';
 import { callName, hexOrDec, sentRanges, UserBuffers, writtenRanges } from './user-buffers.js';
-import { heldFacts, MatchMaps, type MatchSock } from './msgzc-match.js';
+import { Changes, heldFacts, MatchMaps, type MatchSock, skHex } from './matching.js';
 
 /** Sockets tracked at once (each: its in-flight ids as intervals). */
 const MAX_SOCKETS = 16384;
@@ -34,14 +34,6 @@ interface Sock {
   comm?: string;
 }
 
-/** An unmap/madvise or a read-like write, kept in matching mode for the held sends judged later. */
-type Change =
-  | { t: number; pid: number; kind: 'unmap'; start: bigint; len: bigint; reason: string }
-  | { t: number; pid: number; kind: 'write'; t0: number; ranges: [bigint, bigint][]; call: string };
-
-/** Changes kept in matching mode (the oldest go first; a held send older than them is judged on fewer). */
-const MAX_CHANGES = 4096;
-
 function num(v: string | undefined): number | undefined {
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
@@ -55,7 +47,7 @@ export class MsgzcSyscallsDecoder implements Decoder {
   private readonly socks = new Map<string, Sock>();
   /** Matching mode (probes/msgzc-syscalls.bt with a leak threshold): see msgzc-match.ts. */
   private readonly maps = new MatchMaps();
-  private readonly changes: Change[] = [];
+  private readonly changes = new Changes();
   /** Matching mode: each socket's `sock` line, kept past its close (its last counts come after). */
   private readonly names = new Map<string, MatchSock>();
 
@@ -89,13 +81,18 @@ export class MsgzcSyscallsDecoder implements Decoder {
     if (p === undefined || this.maps.leakNs === undefined) return;
     // A send still in flight in the kernel: past the threshold, it is handed over (once) so the
     // engine reports the leak; its completion, if it ever comes, is a held line.
-    const obj = `sk:${p.sk}#${p.id}`;
-    const s = this.socks.get(p.sk);
-    if (p.start + this.maps.leakNs > t || s?.inflight.has(p.id)) return;
-    const e: ZcEvent = { t, ev: 'submit', obj, bytes: p.bytes, start: p.start };
-    this.describe(e, s);
+    const sk = skHex(p.key[0] ?? '');
+    const id = Number(p.key[1]);
+    if (sk === undefined || !Number.isInteger(id)) return;
+    const obj = `sk:${sk}#${id}`;
+    const s = this.socks.get(sk);
+    if (p.start + this.maps.leakNs > t || s?.inflight.has(id)) return;
+    const e: ZcEvent = { t, ev: 'submit', obj, start: p.start };
+    const bytes = Number(p.vals[1]);
+    if (Number.isInteger(bytes)) e.bytes = bytes;
+    this.describe(e, this.names.get(sk));
     emit(e);
-    this.track(p.sk, p.id, e, t, emit);
+    this.track(sk, id, e, t, emit);
   }
 
   // Matching mode: a socket's first zero-copy send.
@@ -141,24 +138,7 @@ export class MsgzcSyscallsDecoder implements Decoder {
       emit(e);
       this.track(sk, id, e, t, emit);
     }
-    this.buffers.send({ obj, pid, t: start, ranges: sentRanges(f, bytes), fp: f.get('fp'), fz: f.get('fz') === '1' }, () => {});
-    // frees found now are dated now: events stay in time order in a recorded trace
-    const late: Emit = (e) => emit(e.t < t ? { ...e, t } : e);
-    // in the order they happened: the unmaps and writes since the send, the resend that found
-    // other bytes (rwat, the kernel's clock rebased like age), then the check at completion;
-    // the first that frees the buffer is the finding (later ones find it gone)
-    const rwat = h.rwat > 0 ? t - h.rwatAge : Infinity;
-    let rewriteDone = false;
-    for (const c of this.changes) {
-      if (c.pid !== pid || c.t < start) continue;
-      if (!rewriteDone && rwat <= c.t) {
-        this.buffers.rewrite(obj, t, false, late);
-        rewriteDone = true;
-      }
-      if (c.kind === 'unmap') this.buffers.unmap(pid, c.start, c.len, c.t, c.reason, late);
-      else this.buffers.write(pid, c.t0, c.t, c.ranges, c.call, late);
-    }
-    if (!rewriteDone && (h.rwat > 0 || h.now !== undefined)) this.buffers.rewrite(obj, t, h.rwat > 0 ? false : h.nowZero, late);
+    this.changes.judge(this.buffers, { obj, pid, t: start, ranges: sentRanges(f, bytes), fp: f.get('fp'), fz: f.get('fz') === '1' }, t, h, emit);
     for (const [a, b] of s.inflight.take(id, id)) {
       for (let i = a; i <= b; i++) this.done(`sk:${sk}#${i}`, t, h.copied, emit);
     }
@@ -186,11 +166,6 @@ export class MsgzcSyscallsDecoder implements Decoder {
     return true;
   }
 
-  private remember(c: Change): void {
-    if (!this.matching) return;
-    this.changes.push(c);
-    if (this.changes.length > MAX_CHANGES) this.changes.shift();
-  }
 
   // One send took one id. Its buffer compared with the in-flight ones it overlaps
   // (user-buffers.ts): the same bytes again is a resend, changed bytes free the older holders.
@@ -262,7 +237,7 @@ export class MsgzcSyscallsDecoder implements Decoder {
     const [start, end] = pageSpan(addr, len);
     const reason = line.fields.get('reason') === 'madvise' ? 'madvise' : 'unmap';
     this.buffers.unmap(pid, start, end - start, line.t, reason, emit);
-    this.remember({ t: line.t, pid, kind: 'unmap', start, len: end - start, reason });
+    if (this.matching) this.changes.add({ t: line.t, pid, kind: 'unmap', start, len: end - start, reason });
     return true;
   }
 
@@ -279,7 +254,7 @@ export class MsgzcSyscallsDecoder implements Decoder {
     if (!this.buffers.writeLine(line, emit)) return false;
     const f = line.fields;
     const pid = Number(f.get('pid'));
-    this.remember({ t: line.t, pid, kind: 'write', t0: line.t - Number(f.get('dt')), ranges: writtenRanges(f), call: callName(f.get('call')) });
+    if (this.matching) this.changes.add({ t: line.t, pid, kind: 'write', t0: line.t - Number(f.get('dt')), ranges: writtenRanges(f), call: callName(f.get('call')) });
     return true;
   }
 

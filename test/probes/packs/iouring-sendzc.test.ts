@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ProbeLine } from '../../../src/probes/pack.js';
 import { errnoName, iouringSendzc } from '../../../src/probes/packs/iouring-sendzc.js';
 import {
-  type Accounting, checkCapture, decodeAll, liveUnavailable, root, traceRun,
+  type Accounting, checkCapture, checkMatch, decodeAll, liveUnavailable, root, traceRun,
 } from '../../helpers/iouring-capture.js';
 import { headerExampleLines } from '../../helpers/pack-lines.js';
 
@@ -182,6 +182,11 @@ describe.skipIf(unavailable !== null)(`iouring-sendzc live${unavailable ? ` (ski
     it(`${[fault, ...extra].join(' ')}: the trace agrees with the workload`, async () => {
       const { out, json } = await traceRun(bin, ['--fault', fault, '--count', '12', ...extra]);
       checkCapture(out, JSON.parse(json) as Accounting);
+    });
+    // the same workload, matched in the kernel: the same findings on the same holders
+    it(`matching mode, ${[fault, ...extra].join(' ')}: the same findings, every request counted`, async () => {
+      const { out, json } = await traceRun(bin, ['--fault', fault, '--count', '12', ...extra], 1000);
+      checkMatch(out, JSON.parse(json) as Accounting);
     });
   }
 });

@@ -1,6 +1,7 @@
-// The matching mode of msgzc-syscalls (probes/msgzc-syscalls.bt run with $4 = the leak
-// threshold in ms): the kernel keeps each send until its completion is read and only counts a
-// clean one, so user space gets, instead of two lines per send:
+// Matching mode, shared by the packs whose programs can match in the kernel (msgzc-syscalls,
+// iouring-sendzc: run with $4 = the leak threshold in ms): the kernel keeps each send until its
+// completion and only counts a clean one, so user space gets, instead of two lines per send
+// (msgzc-syscalls' words; iouring-sendzc's are the same with its own holder names):
 //   match   T leak_ms=N              the mode is on (printed first)
 //   sock    T sk= pid= sock= comm=   a socket's first zero-copy send
 //   held    T obj= age= bytes= pid= addr/len addr1/len1 fp= fz= rwat= now= nz= copied=
@@ -13,6 +14,7 @@
 // `count` events for what the kernel counted, and a leak for a send in flight too long.
 import type { ZcEvent } from '../../engine/types.js';
 import type { Emit, LineFields } from '../pack.js';
+import type { SentBuffer, UserBuffers } from './user-buffers.js';
 
 /** A socket as its `sock` line described it. */
 export interface MatchSock {
@@ -41,13 +43,12 @@ export function bucketTop(row: string): number | undefined {
   return m[3] !== undefined ? Number(m[3]) * unit(m[4]) : Number(m[1]) * unit(m[2]) + 1;
 }
 
-/** A holder still in flight in the kernel, from a dump line. */
+/** A send still in flight in the kernel, from a dump line: its key and values as printed. */
 export interface Pending {
-  sk: string;
-  id: number;
-  /** Send time, rebased onto the trace clock. */
+  key: string[];
+  vals: string[];
+  /** Send time (the first value), rebased onto the trace clock. */
   start: number;
-  bytes: number;
 }
 
 /** Parses the printed maps; keeps what a line needs from the lines before it. */
@@ -112,12 +113,10 @@ export class MatchMaps {
       return undefined;
     }
     if (name === '@zst' && this.base !== undefined) {
-      const [k0, k1] = key.split(',');
-      const sk = skHex(k0 ?? '');
-      const id = Number(k1);
-      const v = value.replace(/[()]/g, '').split(',').map((x) => Number(x));
-      if (sk === undefined || !Number.isInteger(id) || v.length < 2 || !Number.isFinite(v[0])) return undefined;
-      return { sk, id, start: Math.max(0, v[0] + this.base), bytes: v[1] };
+      const vals = value.replace(/[()]/g, '').split(',').map((x) => x.trim());
+      const t0 = Number(vals[0]);
+      if (!Number.isFinite(t0) || vals.length < 2) return undefined;
+      return { key: key.split(',').map((x) => x.trim()), vals, start: Math.max(0, t0 + this.base) };
     }
     return undefined;
   }
@@ -140,3 +139,50 @@ export function heldFacts(f: LineFields): { age: number; rwat: number; rwatAge: 
   };
 }
 
+
+/** The facts of a held line that say what happened to the send (heldFacts). */
+export type HeldFacts = NonNullable<ReturnType<typeof heldFacts>>;
+
+/** An unmap/madvise or a read-like write of a sender, kept for the held sends judged later. */
+export type Change =
+  | { t: number; pid: number; kind: 'unmap'; start: bigint; len: bigint; reason: string }
+  | { t: number; pid: number; kind: 'write'; t0: number; ranges: [bigint, bigint][]; call: string };
+
+/**
+ * The unmaps and writes of the last while (bounded: a held send older than the oldest kept is
+ * judged on fewer), and the judging of a held send against them, as streaming would have.
+ */
+export class Changes {
+  private readonly list: Change[] = [];
+
+  constructor(private readonly max = 4096) {}
+
+  add(c: Change): void {
+    this.list.push(c);
+    if (this.list.length > this.max) this.list.shift();
+  }
+
+  /**
+   * A held send `s` (its submit already emitted, s.t = its send time) completing at `t`: its
+   * buffer is filed, then, in the order they happened, the unmaps and writes since it was sent,
+   * the resend that found other bytes (rwat) and the check at completion. The first that frees
+   * it is the finding (later ones find it gone). Frees are dated `t`: a recorded trace stays in
+   * time order; their window (since) says when.
+   */
+  judge(buffers: UserBuffers, s: SentBuffer, t: number, h: HeldFacts, emit: Emit): void {
+    buffers.send(s, () => {});
+    const late: Emit = (e) => emit(e.t < t ? { ...e, t } : e);
+    const rwat = h.rwat > 0 ? t - h.rwatAge : Infinity;
+    let rewriteDone = false;
+    for (const c of this.list) {
+      if (c.pid !== s.pid || c.t < s.t) continue;
+      if (!rewriteDone && rwat <= c.t) {
+        buffers.rewrite(s.obj, t, false, late);
+        rewriteDone = true;
+      }
+      if (c.kind === 'unmap') buffers.unmap(s.pid, c.start, c.len, c.t, c.reason, late);
+      else buffers.write(s.pid, c.t0, c.t, c.ranges, c.call, late);
+    }
+    if (!rewriteDone && (h.rwat > 0 || h.now !== undefined)) buffers.rewrite(s.obj, t, h.rwat > 0 ? false : h.nowZero, late);
+  }
+}

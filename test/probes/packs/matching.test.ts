@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ZcEvent } from '../../../src/engine/types.js';
 import { Engine } from '../../../src/engine/engine.js';
-import { bucketTop, MatchMaps, skHex } from '../../../src/probes/packs/msgzc-match.js';
+import { bucketTop, MatchMaps, skHex } from '../../../src/probes/packs/matching.js';
 
 const fields = (o: Record<string, string>) => new Map(Object.entries(o));
 
@@ -43,7 +43,7 @@ describe('matching mode: printed maps', () => {
     m.start(fields({ leak_ms: '1000' }));
     expect(m.counts(2_000_000_000, fields({ abs: '13821975943406' }))).toBe(true);
     const p = m.line('@zst[-131386071788736, 7]: (13821171290369, 65536, 0, 0, 0)', 2_000_000_000, () => undefined, () => {});
-    expect(p).toEqual({ sk: '0xffff88814bdcd340', id: 7, start: 2_000_000_000 - (13821975943406 - 13821171290369), bytes: 65536 });
+    expect(p).toEqual({ key: ['-131386071788736', '7'], vals: ['13821171290369', '65536', '0', '0', '0'], start: 2_000_000_000 - (13821975943406 - 13821171290369) });
   });
 });
 
