@@ -101,7 +101,7 @@ async function stop(z: ResultPromise): Promise<Record<string, any>> {
 console.log(selftest
   ? `pack ${pack}, the kernel's ${outside} selftest: 64 KiB sends at full speed for ${seconds} s per run, ${rounds} alternated rounds`
   : `pack ${pack}, workload ${comm}: ${count} sends of 64 KiB per run, ${rounds} alternated rounds`);
-const matching = pack === 'msgzc-syscalls'; // the packs whose programs can match in the kernel
+const matching = pack === 'msgzc-syscalls' || pack === 'iouring-sendzc'; // the packs whose programs can match in the kernel
 const bare: number[] = [];
 const traced: number[] = [];
 const matched: number[] = [];
