@@ -18,7 +18,7 @@ const why = root ? '' : ' (skipped: pack selection needs root)';
 
 describe.skipIf(!root)(`live with a fake bpftrace${why}`, () => {
   it('--headless: the capture replayed gives schema-valid records and the early free on the faulted request', async () => {
-    const r = await zctrace(['live', '--pack', 'iouring-sendzc', '--headless', '--duration', '2s', '--interval', '500ms'], { env: fakeEnv('replay', replayLines(CAPTURE)) });
+    const r = await zctrace(['live', '--pack', 'iouring-sendzc', '--mode', 'stream', '--headless', '--duration', '2s', '--interval', '500ms'], { env: fakeEnv('replay', replayLines(CAPTURE)) });
     expect(r.exitCode).toBe(0);
     const recs = records(r.stdout);
     recs.forEach(assertRecord);
@@ -39,7 +39,7 @@ describe.skipIf(!root)(`live with a fake bpftrace${why}`, () => {
 
   it('Ctrl-C: bpftrace is stopped and drained, the trace is valid, the summary says interrupted', async () => {
     const trace = join(dir, 'int.trace.gz');
-    const child = execa(process.execPath, [BIN, 'live', '--pack', 'iouring-sendzc', '--headless', '--interval', '200ms', '--record', trace], {
+    const child = execa(process.execPath, [BIN, 'live', '--pack', 'iouring-sendzc', '--mode', 'stream', '--headless', '--interval', '200ms', '--record', trace], {
       env: fakeEnv('replay', replayLines(CAPTURE), replayLines(CAPTURE)), reject: false, cwd: ROOT,
     });
     // Signal once it is tracing (its first stats record), as a user pressing Ctrl-C would.
@@ -58,21 +58,21 @@ describe.skipIf(!root)(`live with a fake bpftrace${why}`, () => {
   });
 
   it('bpftrace dying: exit 1, a message that says so, and the summary still written', async () => {
-    const r = await zctrace(['live', '--pack', 'iouring-sendzc', '--headless', '--duration', '20s'], { env: fakeEnv('die', replayLines(CAPTURE)) });
+    const r = await zctrace(['live', '--pack', 'iouring-sendzc', '--mode', 'stream', '--headless', '--duration', '20s'], { env: fakeEnv('die', replayLines(CAPTURE)) });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/bpftrace died while tracing: .*No buffer space available/);
     expect(records(r.stdout).at(-1)).toMatchObject({ type: 'summary', ended: 'bpftrace died' });
   });
 
   it('a compile error: exit 1 with the program and line', async () => {
-    const r = await zctrace(['live', '--pack', 'iouring-sendzc', '--headless'], { env: fakeEnv('compile') });
+    const r = await zctrace(['live', '--pack', 'iouring-sendzc', '--mode', 'stream', '--headless'], { env: fakeEnv('compile') });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/could not compile .*iouring-sendzc.bt \(line 12\)/);
   });
 
   it('bad filter values never reach bpftrace', async () => {
     for (const [flag, v, re] of [['--pid', '12;rm', /not a whole number/], ['--comm', 'a b', /not an accepted process name/], ['--port', '70000', /out of range/]]) {
-      const r = await zctrace(['live', '--pack', 'iouring-sendzc', String(flag), String(v)], { env: fakeEnv('compile') });
+      const r = await zctrace(['live', '--pack', 'iouring-sendzc', '--mode', 'stream', String(flag), String(v)], { env: fakeEnv('compile') });
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toMatch(re as RegExp);
     }

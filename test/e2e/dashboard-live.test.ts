@@ -25,7 +25,7 @@ function fake(): Record<string, string> {
 
 describe.skipIf(why !== '')(`live dashboard with a fake bpftrace${why ? ` (skipped: ${why})` : ''}`, () => {
   it('shows the leaks as they are found, on their holders; q stops, restores the terminal, prints the report', async () => {
-    session = new TmuxSession().start('node bin/zctrace.js live --pack iouring-sendzc --leak-after 1s', 120, 40, fake());
+    session = new TmuxSession().start('node bin/zctrace.js live --pack iouring-sendzc --mode stream --leak-after 1s', 120, 40, fake());
     let screen = await session.waitFor(/LEAK\s+ring:0xffff8881043d2000#12 #1/, 90_000);
     expect(screen).toMatch(/zctrace live \S tracing \S up [0-9.]+ m?s/);
     expect(screen).toContain('pack iouring-sendzc, streaming');
@@ -44,7 +44,7 @@ describe.skipIf(why !== '')(`live dashboard with a fake bpftrace${why ? ` (skipp
   });
 
   it('a run that ends by itself (--duration) stays on screen, saying so, until q', async () => {
-    session = new TmuxSession().start('node bin/zctrace.js live --pack iouring-sendzc --leak-after 1s --duration 3s --dashboard compact', 80, 24, fake());
+    session = new TmuxSession().start('node bin/zctrace.js live --pack iouring-sendzc --mode stream --leak-after 1s --duration 3s --dashboard compact', 80, 24, fake());
     const screen = await session.waitFor('ended: duration reached (q quits)', 90_000);
     expect(screen).toMatch(/LEAK\s+ring:0xffff8881043d2000#\d+ #1/);
     expect(session.alternateScreen()).toBe(true);
@@ -55,7 +55,7 @@ describe.skipIf(why !== '')(`live dashboard with a fake bpftrace${why ? ` (skipp
 
   it('stdout not a terminal: status lines and the report, with a sentence saying why there is no dashboard', async () => {
     const env = fakeEnv('replay', replayLines(CAPTURE));
-    const r = await zctrace(['live', '--pack', 'iouring-sendzc', '--leak-after', '1s', '--duration', '3s'], { env });
+    const r = await zctrace(['live', '--pack', 'iouring-sendzc', '--mode', 'stream', '--leak-after', '1s', '--duration', '3s'], { env });
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toContain('zctrace: stdout is not a terminal, so no dashboard: status lines, then a report (--headless for NDJSON records)');
     expect(r.stdout).toMatch(/ev\/s \| in flight/);

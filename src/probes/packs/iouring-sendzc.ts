@@ -292,7 +292,7 @@ export const iouringSendzc: PackDescriptor = {
   priority: 40,
   matching: true,
   blindSpots: [
-    'matching mode (live\'s default): a finding comes when its notification is posted (a leak: within a second of the threshold), dated by its window; resends counted per (process, buffer) while one is in flight; a request named by user_data, with ~N when a held one shares it with another in flight',
+    'matching mode (live\'s default): a finding comes when its notification is posted, dated by its window; a leak only when the notification comes late (at the latest when the ring is torn down), not at the threshold (--mode stream for leak alerting); resends counted per (process, buffer) while one is in flight; a request named by user_data, with ~N when a held one shares it with another in flight',
     'no page references: a holder is open from submit to its notification CQE, with nothing in between (which skb, retransmits)',
     'a rewrite is seen only through the fingerprint (one word per 4 KiB, 16 at most, and the last word): a change that leaves the sampled words as they were is missed; the fingerprint is checked again only when the notification is posted in the submitter (checked=0 otherwise) and at the next request from exactly the same range; a partial overlap is counted as a resend, never compared',
     'writes by the kernel into a buffer are seen for read/pread64/readv/preadv/recvfrom/recvmsg and io_uring READ/READ_FIXED/READV/RECV (first iovec); RECVMSG, multishot receives, splice and writes by other processes are not',

@@ -8,10 +8,11 @@
 //           a completed send with something to judge (see the .bt), just read by its owner
 //   counts  T abs=NSECS              each second, then the counters as bpftrace prints maps:
 //           @m_done[SK]: N, @m_bytes, @m_copied, @m_resend, @m_life (a histogram), @m_full: N
-//           and every send still in flight: @zst[SK, ID]: (t, bytes, pgen, ggen, fz)
+//           (a dump of the sends in flight, @zst[SK, ID]: (t, bytes, …), is still understood:
+//           the programs no longer print it, bpftrace 0.17 dying on an entry that vanishes)
 // This module turns those into the events streaming would have produced for the same holders
 // (a held send is a submit dated back to its send, then what happened to it, then its done),
-// `count` events for what the kernel counted, and a leak for a send in flight too long.
+// and `count` events for what the kernel counted.
 import type { ZcEvent } from '../../engine/types.js';
 import type { Emit, LineFields } from '../pack.js';
 import type { SentBuffer, UserBuffers } from './user-buffers.js';

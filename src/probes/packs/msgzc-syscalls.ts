@@ -350,7 +350,7 @@ const BLIND_SPOTS = [
   'frees seen: munmap and madvise(DONTNEED, FREE, REMOVE, DONTNEED_LOCKED, GUARD_INSTALL) that succeed; mremap, mmap(MAP_FIXED) over a buffer, shmdt, brk and process_madvise are not',
   'ids are read from the socket at syscall entry and exit: two threads sending MSG_ZEROCOPY on one socket at the same instant can swap ids',
   'at most 4096 sockets with zero-copy sends and 4096 processes at once in the BPF maps (BPFTRACE_MAP_KEYS_MAX): beyond, the completions and closes of further sockets are not printed and their holders look leaked',
-  'matching mode (live\'s default): a finding comes when its send completes (a leak: within a second of the threshold), dated by its window; resends counted per (process, first iovec); a completion of more than 256 ids leaves the rest to the decoder, their kernel state kept until the socket closes; a leaked send\'s buffer later unmapped without completing is reported as a leak only',
+  'matching mode (live\'s default): a finding comes when its send completes, dated by its window; a leak only when the send completes late or its socket closes (a send stuck on an open socket is not reported until then: --mode stream for leak alerting on long-lived connections); resends counted per (process, first iovec); a completion of more than 256 ids leaves the rest to the decoder, their kernel state kept until the socket closes; a leaked send\'s buffer later unmapped without completing is reported as a leak only',
   'TCP only (UDP and RDS zero-copy are ignored); a socket closed by process exit, dup2 or close_range gets its close when the kernel destroys it, which for a lingering connection can be later',
 ];
 
