@@ -10,7 +10,7 @@ import type { ZcEvent } from '../../engine/types.js';
 import type { Decoder, Emit, PackDescriptor, ProbeLine } from '../pack.js';
 import { pageSpan } from './inflight-ranges.js';
 import { callName, hexOrDec as big, UserBuffers, writtenRanges } from './user-buffers.js';
-import { Changes, heldFacts, MatchMaps, type MatchSock, skHex } from './matching.js';
+import { Changes, describe, heldFacts, MatchMaps, type MatchSock } from './matching.js';
 
 let errnoNames: Map<number, string> | undefined;
 
@@ -71,27 +71,14 @@ export class IouringSendzcDecoder implements Decoder {
       case 'held':
         return this.held(line, emit);
       case 'counts':
-        return this.maps.counts(line.t, line.fields);
+        return this.maps.counts(line.fields);
       default:
         return false;
     }
   }
 
   mapLine(raw: string, t: number, emit: Emit): void {
-    const p = this.maps.line(raw, t, (sk) => this.names.get(sk), emit);
-    if (p === undefined || this.maps.leakNs === undefined || p.start + this.maps.leakNs > t) return;
-    // A request still in flight in the kernel past the threshold: handed over once (a leak);
-    // its notification, if it comes, is a held line. Values: (t, bytes, pgen, gen, fz, ctx, user_data, sk).
-    const nf = skHex(p.key[0] ?? '');
-    const ctx = skHex(p.vals[5] ?? '');
-    if (nf === undefined || ctx === undefined || this.byNf.has(nf)) return;
-    const obj = this.name(`ring:${ctx}#${BigInt.asUintN(64, BigInt(p.vals[6] ?? '0'))}`, nf);
-    const e: ZcEvent = { t, ev: 'submit', obj, start: p.start };
-    const bytes = Number(p.vals[1]);
-    if (Number.isInteger(bytes)) e.bytes = bytes;
-    this.describe(e, this.names.get(skHex(p.vals[7] ?? '') ?? ''));
-    this.remember(obj, e.pid, e.sock);
-    emit(e);
+    this.maps.line(raw, t, (sk) => this.names.get(sk), emit);
   }
 
   private sockLine(line: ProbeLine): boolean {
@@ -101,12 +88,6 @@ export class IouringSendzcDecoder implements Decoder {
     if (this.names.size >= 16384) this.names.delete(this.names.keys().next().value as string);
     this.names.set(sk, { sock: f.get('sock') || undefined, pid: int(f.get('pid')), comm: f.get('comm') || undefined });
     return true;
-  }
-
-  private describe(e: ZcEvent, s: MatchSock | undefined): void {
-    if (s?.sock !== undefined) e.sock = s.sock;
-    if (s?.pid !== undefined && e.pid === undefined) e.pid = s.pid;
-    if (s?.comm !== undefined) e.comm = s.comm;
   }
 
   // A holder's name: user_data need not be unique; a second one in flight gets ~N.
@@ -137,7 +118,7 @@ export class IouringSendzcDecoder implements Decoder {
       const e: ZcEvent = { t, ev: 'submit', obj, pid, start };
       const bytes = int(f.get('bytes'));
       if (bytes !== undefined) e.bytes = bytes;
-      this.describe(e, this.names.get(f.get('sk') ?? ''));
+      describe(e, this.names.get(f.get('sk') ?? ''));
       this.remember(obj, pid, e.sock);
       emit(e);
     }

@@ -8,8 +8,7 @@
 //           a completed send with something to judge (see the .bt), just read by its owner
 //   counts  T abs=NSECS              each second, then the counters as bpftrace prints maps:
 //           @m_done[SK]: N, @m_bytes, @m_copied, @m_resend, @m_life (a histogram), @m_full: N
-//           (a dump of the sends in flight, @zst[SK, ID]: (t, bytes, …), is still understood:
-//           the programs no longer print it, bpftrace 0.17 dying on an entry that vanishes)
+//           (not the sends in flight: bpftrace 0.17 dies printing a map whose entries vanish)
 // This module turns those into the events streaming would have produced for the same holders
 // (a held send is a submit dated back to its send, then what happened to it, then its done),
 // and `count` events for what the kernel counted.
@@ -22,6 +21,13 @@ export interface MatchSock {
   sock?: string;
   pid?: number;
   comm?: string;
+}
+
+/** Fills in an event's socket, pid and comm from its socket's `sock` line. */
+export function describe(e: ZcEvent, s: MatchSock | undefined): void {
+  if (s?.sock !== undefined) e.sock = s.sock;
+  if (s?.pid !== undefined && e.pid === undefined) e.pid = s.pid;
+  if (s?.comm !== undefined) e.comm = s.comm;
 }
 
 /** Counter maps of the program → the engine's counters. */
@@ -44,20 +50,10 @@ export function bucketTop(row: string): number | undefined {
   return m[3] !== undefined ? Number(m[3]) * unit(m[4]) : Number(m[1]) * unit(m[2]) + 1;
 }
 
-/** A send still in flight in the kernel, from a dump line: its key and values as printed. */
-export interface Pending {
-  key: string[];
-  vals: string[];
-  /** Send time (the first value), rebased onto the trace clock. */
-  start: number;
-}
-
 /** Parses the printed maps; keeps what a line needs from the lines before it. */
 export class MatchMaps {
   /** The leak threshold the program was given (ns); undefined: not matching mode. */
   leakNs: number | undefined;
-  /** Trace time minus the kernel's clock, from the last `counts` line (dump times are absolute). */
-  private base: number | undefined;
   private current = '';
 
   /** The `match` line. */
@@ -68,25 +64,22 @@ export class MatchMaps {
     return true;
   }
 
-  /** The `counts` line: the clock's offset for the dump that follows. */
-  counts(t: number, f: LineFields): boolean {
-    const abs = Number(f.get('abs'));
-    if (!Number.isInteger(abs)) return false;
-    this.base = t - abs;
-    return true;
+  /** The `counts` line: the counters of the second that ended follow. */
+  counts(f: LineFields): boolean {
+    return Number.isInteger(Number(f.get('abs')));
   }
 
   /**
    * One printed line: a counter (→ `count` events for its socket), a histogram row (→ `count`
-   * life), a full-map count (→ `lost`), or a holder in flight (returned, for the decoder).
+   * life), a full-map count (→ `lost`); anything else is not the program's.
    */
-  line(raw: string, t: number, sockOf: (sk: string) => MatchSock | undefined, emit: Emit): Pending | undefined {
+  line(raw: string, t: number, sockOf: (sk: string) => MatchSock | undefined, emit: Emit): void {
     if (raw.charCodeAt(0) === 91) { // '[lo, hi)  n |@@@|': a row of the map named before
-      if (this.current !== '@m_life') return undefined;
+      if (this.current !== '@m_life') return;
       const top = bucketTop(raw);
       const n = Number(/^\[[^\])]*[\])]\s+([0-9]+)/.exec(raw)?.[1]);
       if (top !== undefined && Number.isInteger(n) && n > 0) emit({ t, ev: 'count', counter: 'life', n, bucket: top });
-      return undefined;
+      return;
     }
     const colon = raw.indexOf(':');
     const br = raw.indexOf('[');
@@ -98,28 +91,17 @@ export class MatchMaps {
     if (name === '@m_full') {
       const n = Number(value);
       if (Number.isInteger(n) && n > 0) emit({ t, ev: 'lost', n });
-      return undefined;
+      return;
     }
     const counter = name.startsWith('@m_') ? COUNTERS[name.slice(3)] : undefined;
     if (counter !== undefined) {
       const sk = skHex(key);
       const n = Number(value);
-      if (sk === undefined || !Number.isInteger(n) || n <= 0) return undefined;
-      const s = sockOf(sk);
+      if (sk === undefined || !Number.isInteger(n) || n <= 0) return;
       const e: ZcEvent = { t, ev: 'count', counter, n };
-      if (s?.sock !== undefined) e.sock = s.sock;
-      if (s?.pid !== undefined) e.pid = s.pid;
-      if (s?.comm !== undefined) e.comm = s.comm;
+      describe(e, sockOf(sk));
       emit(e);
-      return undefined;
     }
-    if (name === '@zst' && this.base !== undefined) {
-      const vals = value.replace(/[()]/g, '').split(',').map((x) => x.trim());
-      const t0 = Number(vals[0]);
-      if (!Number.isFinite(t0) || vals.length < 2) return undefined;
-      return { key: key.split(',').map((x) => x.trim()), vals, start: Math.max(0, t0 + this.base) };
-    }
-    return undefined;
   }
 }
 

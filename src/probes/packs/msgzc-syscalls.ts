@@ -14,7 +14,7 @@ import { standardEvent } from '../standard.js';
 import { pageSpan } from './inflight-ranges.js';
 import { aheadOf, EarlyDones, IdSet } from './msgzc-ids.js';
 import { callName, hexOrDec, sentRanges, UserBuffers, writtenRanges } from './user-buffers.js';
-import { Changes, heldFacts, MatchMaps, type MatchSock, skHex } from './matching.js';
+import { Changes, describe, heldFacts, MatchMaps, type MatchSock } from './matching.js';
 
 /** Sockets tracked at once (each: its in-flight ids as intervals). */
 const MAX_SOCKETS = 16384;
@@ -71,28 +71,13 @@ export class MsgzcSyscallsDecoder implements Decoder {
       case 'sock': return this.sockLine(line);
       case 'held': return this.held(line, emit);
       case 'gone': return this.gone(line, emit);
-      case 'counts': return this.maps.counts(line.t, line.fields);
+      case 'counts': return this.maps.counts(line.fields);
       default: return false;
     }
   }
 
   mapLine(raw: string, t: number, emit: Emit): void {
-    const p = this.maps.line(raw, t, (sk) => this.names.get(sk), emit);
-    if (p === undefined || this.maps.leakNs === undefined) return;
-    // A send still in flight in the kernel: past the threshold, it is handed over (once) so the
-    // engine reports the leak; its completion, if it ever comes, is a held line.
-    const sk = skHex(p.key[0] ?? '');
-    const id = Number(p.key[1]);
-    if (sk === undefined || !Number.isInteger(id)) return;
-    const obj = `sk:${sk}#${id}`;
-    const s = this.socks.get(sk);
-    if (p.start + this.maps.leakNs > t || s?.inflight.has(id)) return;
-    const e: ZcEvent = { t, ev: 'submit', obj, start: p.start };
-    const bytes = Number(p.vals[1]);
-    if (Number.isInteger(bytes)) e.bytes = bytes;
-    this.describe(e, this.names.get(sk));
-    emit(e);
-    this.track(sk, id, e, t, emit);
+    this.maps.line(raw, t, (sk) => this.names.get(sk), emit);
   }
 
   // Matching mode: a socket's first zero-copy send.
@@ -107,12 +92,6 @@ export class MsgzcSyscallsDecoder implements Decoder {
     if (this.names.size >= 16384) this.names.delete(this.names.keys().next().value as string);
     this.names.set(sk, { sock: s.sock, pid: s.pid, comm: s.comm });
     return true;
-  }
-
-  private describe(e: ZcEvent, s: MatchSock | undefined): void {
-    if (s?.sock !== undefined) e.sock = s.sock;
-    if (s?.pid !== undefined && e.pid === undefined) e.pid = s.pid;
-    if (s?.comm !== undefined) e.comm = s.comm;
   }
 
   // Matching mode: a send the kernel did not judge clean, with its completion. It becomes what
@@ -134,7 +113,7 @@ export class MsgzcSyscallsDecoder implements Decoder {
     if (!s.inflight.has(id)) {
       const e: ZcEvent = { t, ev: 'submit', obj, pid, start };
       if (bytes !== undefined) e.bytes = bytes;
-      this.describe(e, s);
+      describe(e, s);
       emit(e);
       this.track(sk, id, e, t, emit);
     }
@@ -160,12 +139,11 @@ export class MsgzcSyscallsDecoder implements Decoder {
     const e: ZcEvent = { t: line.t, ev: 'submit', obj, start: Math.max(0, line.t - age) };
     const bytes = num(f.get('bytes'));
     if (bytes !== undefined) e.bytes = bytes;
-    this.describe(e, this.names.get(sk));
+    describe(e, this.names.get(sk));
     emit(e);
     this.track(sk, id, e, line.t, emit);
     return true;
   }
-
 
   // One send took one id. Its buffer compared with the in-flight ones it overlaps
   // (user-buffers.ts): the same bytes again is a resend, changed bytes free the older holders.
@@ -281,7 +259,7 @@ export class MsgzcSyscallsDecoder implements Decoder {
     }
     if (abandoned > drained) {
       const e: ZcEvent = { t: line.t, ev: 'count', counter: 'abandoned', n: abandoned - drained };
-      this.describe(e, this.names.get(sk));
+      describe(e, this.names.get(sk));
       emit(e);
     }
     return true;

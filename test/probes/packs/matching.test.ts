@@ -37,14 +37,6 @@ describe('matching mode: printed maps', () => {
       { t: 5, ev: 'lost', n: 3 },
     ]);
   });
-
-  it('rebases a dumped send onto the trace clock from the counts line before it', () => {
-    const m = new MatchMaps();
-    m.start(fields({ leak_ms: '1000' }));
-    expect(m.counts(2_000_000_000, fields({ abs: '13821975943406' }))).toBe(true);
-    const p = m.line('@zst[-131386071788736, 7]: (13821171290369, 65536, 0, 0, 0)', 2_000_000_000, () => undefined, () => {});
-    expect(p).toEqual({ key: ['-131386071788736', '7'], vals: ['13821171290369', '65536', '0', '0', '0'], start: 2_000_000_000 - (13821975943406 - 13821171290369) });
-  });
 });
 
 describe('the engine and what the kernel counted', () => {
