@@ -10,7 +10,7 @@ import type { ZcEvent } from '../../engine/types.js';
 import type { Decoder, Emit, PackDescriptor, ProbeLine } from '../pack.js';
 import { pageSpan } from './inflight-ranges.js';
 import { callName, hexOrDec as big, UserBuffers, writtenRanges } from './user-buffers.js';
-import { Changes, describe, heldFacts, MatchMaps, type MatchSock } from './matching.js';
+import { Changes, describe, heldFacts, MatchMaps } from './matching.js';
 
 let errnoNames: Map<number, string> | undefined;
 
@@ -43,7 +43,6 @@ export class IouringSendzcDecoder implements Decoder {
   /** Matching mode (probes/iouring-sendzc.bt with a leak threshold): see matching.ts. */
   private readonly maps = new MatchMaps();
   private readonly changes = new Changes();
-  private readonly names = new Map<string, MatchSock>();
 
   /** True once the program said it matches in the kernel. */
   get matching(): boolean {
@@ -78,16 +77,11 @@ export class IouringSendzcDecoder implements Decoder {
   }
 
   mapLine(raw: string, t: number, emit: Emit): void {
-    this.maps.line(raw, t, (sk) => this.names.get(sk), emit);
+    this.maps.line(raw, t, emit);
   }
 
   private sockLine(line: ProbeLine): boolean {
-    const f = line.fields;
-    const sk = f.get('sk');
-    if (!sk) return false;
-    if (this.names.size >= 16384) this.names.delete(this.names.keys().next().value as string);
-    this.names.set(sk, { sock: f.get('sock') || undefined, pid: int(f.get('pid')), comm: f.get('comm') || undefined });
-    return true;
+    return this.maps.sock(line.fields) !== undefined;
   }
 
   // A holder's name: user_data need not be unique; a second one in flight gets ~N.
@@ -118,7 +112,7 @@ export class IouringSendzcDecoder implements Decoder {
       const e: ZcEvent = { t, ev: 'submit', obj, pid, start };
       const bytes = int(f.get('bytes'));
       if (bytes !== undefined) e.bytes = bytes;
-      describe(e, this.names.get(f.get('sk') ?? ''));
+      describe(e, this.maps.names.get(f.get('sk') ?? ''));
       this.remember(obj, pid, e.sock);
       emit(e);
     }

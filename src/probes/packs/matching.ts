@@ -52,6 +52,8 @@ export function bucketTop(row: string): number | undefined {
 
 /** Parses the printed maps; keeps what a line needs from the lines before it. */
 export class MatchMaps {
+  /** Each socket's `sock` line, kept past its close (its last counts come after). */
+  readonly names = new Map<string, MatchSock>();
   /** The leak threshold the program was given (ns); undefined: not matching mode. */
   leakNs: number | undefined;
   private current = '';
@@ -64,6 +66,17 @@ export class MatchMaps {
     return true;
   }
 
+  /** A `sock` line (a socket's first zero-copy send): its address and what it says of it. */
+  sock(f: LineFields): { sk: string; s: MatchSock } | undefined {
+    const sk = f.get('sk');
+    if (!sk) return undefined;
+    const pid = Number(f.get('pid'));
+    const s: MatchSock = { sock: f.get('sock') || undefined, pid: Number.isInteger(pid) ? pid : undefined, comm: f.get('comm') || undefined };
+    if (this.names.size >= 16384) this.names.delete(this.names.keys().next().value as string);
+    this.names.set(sk, s);
+    return { sk, s };
+  }
+
   /** The `counts` line: the counters of the second that ended follow. */
   counts(f: LineFields): boolean {
     return Number.isInteger(Number(f.get('abs')));
@@ -73,7 +86,7 @@ export class MatchMaps {
    * One printed line: a counter (→ `count` events for its socket), a histogram row (→ `count`
    * life), a full-map count (→ `lost`); anything else is not the program's.
    */
-  line(raw: string, t: number, sockOf: (sk: string) => MatchSock | undefined, emit: Emit): void {
+  line(raw: string, t: number, emit: Emit): void {
     if (raw.charCodeAt(0) === 91) { // '[lo, hi)  n |@@@|': a row of the map named before
       if (this.current !== '@m_life') return;
       const top = bucketTop(raw);
@@ -99,7 +112,7 @@ export class MatchMaps {
       const n = Number(value);
       if (sk === undefined || !Number.isInteger(n) || n <= 0) return;
       const e: ZcEvent = { t, ev: 'count', counter, n };
-      describe(e, sockOf(sk));
+      describe(e, this.names.get(sk));
       emit(e);
     }
   }

@@ -14,7 +14,7 @@ import { standardEvent } from '../standard.js';
 import { pageSpan } from './inflight-ranges.js';
 import { aheadOf, EarlyDones, IdSet } from './msgzc-ids.js';
 import { callName, hexOrDec, sentRanges, UserBuffers, writtenRanges } from './user-buffers.js';
-import { Changes, describe, heldFacts, MatchMaps, type MatchSock } from './matching.js';
+import { Changes, describe, heldFacts, MatchMaps } from './matching.js';
 
 /** Sockets tracked at once (each: its in-flight ids as intervals). */
 const MAX_SOCKETS = 16384;
@@ -48,8 +48,6 @@ export class MsgzcSyscallsDecoder implements Decoder {
   /** Matching mode (probes/msgzc-syscalls.bt with a leak threshold): see msgzc-match.ts. */
   private readonly maps = new MatchMaps();
   private readonly changes = new Changes();
-  /** Matching mode: each socket's `sock` line, kept past its close (its last counts come after). */
-  private readonly names = new Map<string, MatchSock>();
 
   /** True once the program said it matches in the kernel. */
   get matching(): boolean {
@@ -77,20 +75,14 @@ export class MsgzcSyscallsDecoder implements Decoder {
   }
 
   mapLine(raw: string, t: number, emit: Emit): void {
-    this.maps.line(raw, t, (sk) => this.names.get(sk), emit);
+    this.maps.line(raw, t, emit);
   }
 
   // Matching mode: a socket's first zero-copy send.
   private sockLine(line: ProbeLine): boolean {
-    const f = line.fields;
-    const sk = f.get('sk');
-    if (!sk) return false;
-    const s = this.sock(sk, line.t, () => {});
-    s.sock = f.get('sock') || undefined;
-    s.pid = num(f.get('pid'));
-    s.comm = f.get('comm') || undefined;
-    if (this.names.size >= 16384) this.names.delete(this.names.keys().next().value as string);
-    this.names.set(sk, { sock: s.sock, pid: s.pid, comm: s.comm });
+    const r = this.maps.sock(line.fields);
+    if (r === undefined) return false;
+    Object.assign(this.sock(r.sk, line.t, () => {}), r.s);
     return true;
   }
 
@@ -139,7 +131,7 @@ export class MsgzcSyscallsDecoder implements Decoder {
     const e: ZcEvent = { t: line.t, ev: 'submit', obj, start: Math.max(0, line.t - age) };
     const bytes = num(f.get('bytes'));
     if (bytes !== undefined) e.bytes = bytes;
-    describe(e, this.names.get(sk));
+    describe(e, this.maps.names.get(sk));
     emit(e);
     this.track(sk, id, e, line.t, emit);
     return true;
@@ -259,7 +251,7 @@ export class MsgzcSyscallsDecoder implements Decoder {
     }
     if (abandoned > drained) {
       const e: ZcEvent = { t: line.t, ev: 'count', counter: 'abandoned', n: abandoned - drained };
-      describe(e, this.names.get(sk));
+      describe(e, this.maps.names.get(sk));
       emit(e);
     }
     return true;

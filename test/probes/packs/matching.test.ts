@@ -22,12 +22,12 @@ describe('matching mode: printed maps', () => {
     expect(m.leakNs).toBe(30e9);
     const out: ZcEvent[] = [];
     const sock = { sock: '127.0.0.1:42806>127.0.0.1:41739', pid: 27016, comm: 'msg_zerocopy' };
-    const of = (sk: string) => (sk === '0xffff88814bdc9bc0' ? sock : undefined);
+    expect(m.sock(fields({ sk: '0xffff88814bdc9bc0', pid: '27016', sock: sock.sock, comm: sock.comm }))).toEqual({ sk: '0xffff88814bdc9bc0', s: sock });
     for (const l of [
       '@m1_done[-131386071802944]: 22107', '@m1_bytes[-131386071802944]: 1446571545', '@m0_resend[-131386071802944]: 22130',
       '@m1_life: ', '[64K, 128K)         1014 |@@@@@                                               |', '[1M, 2M)            1758 |@@@@@@@@@                                           |',
       '@m0_full: 0', '@m1_full: 3',
-    ]) m.line(l, 5, of, (e) => out.push(e));
+    ]) m.line(l, 5, (e) => out.push(e));
     expect(out).toEqual([
       { t: 5, ev: 'count', counter: 'done', n: 22107, ...sock },
       { t: 5, ev: 'count', counter: 'bytes', n: 1446571545, ...sock },
