@@ -8,7 +8,7 @@
 // again while in flight, none), nothing else is found, the completions match the workload's
 // own accounting (test/lab/msgzc-kernel-check.ts), and the summary counts resends on resend's
 // socket only.
-// Skipped, with the reason, when the lab cannot run here.
+// Skipped, with the reason, when the lab cannot run here (a failure where ZCTRACE_LAB_REQUIRED=1: CI).
 //
 // A second kernel: ZCTRACE_LAB_KERNEL2="IMAGE MODULES_DIR" (e.g. Debian's 6.12 vmlinux and its
 // lib/modules/<version>) runs the same checks there (the ops layout), after the default one.
@@ -20,6 +20,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/engine/types.js';
 import { type Accounting, judge, parseRaw } from './msgzc-kernel-check.js';
 import { LAB_OPTS, labUnavailable, root, runInLab, type LabResult } from './lab.js';
+import { labDescribe } from './suite.js';
 
 const FAULTS = ['none', 'leak', 'early-free', 'reuse', 'rewrite-quiet', 'read-into', 'resend'] as const;
 const MODES = ['stream', 'aggregate'] as const;
@@ -54,7 +55,7 @@ function traceT0(dir: string, mode: string): bigint {
 }
 
 function suite(title: string, kernelOpts: string[], expectKernel: RegExp | undefined): void {
-  describe.skipIf(unavailable !== null)(`${title}${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  labDescribe(title, unavailable, () => {
     let dir = '';
     let run: LabResult;
     beforeAll(async () => {
@@ -162,7 +163,7 @@ function outsideUnavailable(): string | null {
 }
 
 const selftestUnavailable = unavailable ?? outsideUnavailable();
-describe.skipIf(selftestUnavailable !== null)(`msgzc-kernel on the kernel's own msg_zerocopy sender${selftestUnavailable ? ` (skipped: ${selftestUnavailable})` : ''}`, () => {
+labDescribe("msgzc-kernel on the kernel's own msg_zerocopy sender", selftestUnavailable, () => {
   let dir = '';
   let run: LabResult;
   beforeAll(async () => {
