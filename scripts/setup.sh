@@ -20,6 +20,13 @@ command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 # bpftool: BPF run time per program (bench:fingerprint) and the netpriv lab guest's checks
 command -v bpftool >/dev/null 2>&1 || need+=(bpftool)
+# prometheus (with promtool) and prometheus-alertmanager (with amtool): deploy/'s alert rules
+# are unit-tested with promtool and fired for real through both servers, which the tests start
+# themselves on loopback ports with their own data directories (test/deploy/).
+prom=()
+command -v promtool >/dev/null 2>&1 || prom+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || prom+=(prometheus-alertmanager)
+need+=("${prom[@]}")
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     say "missing Debian packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})"
@@ -28,6 +35,14 @@ if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null || say "apt-get update failed; trying the install anyway"
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    # Debian starts these as system services on install (where a service manager runs):
+    # nothing here wants them on 9090/9093, so the ones this script installed are stopped
+    # and disabled. A Prometheus that was already installed is left alone.
+    for svc in "${prom[@]}"; do
+      if [ -d /run/systemd/system ]; then systemctl disable --now "$svc" >/dev/null 2>&1 || true
+      elif [ -x "/etc/init.d/$svc" ]; then service "$svc" stop >/dev/null 2>&1 || true; update-rc.d "$svc" disable >/dev/null 2>&1 || true
+      fi
+    done
   fi
 fi
 

@@ -54,3 +54,22 @@ export function parseChoice<T extends string>(flag: string, v: string, choices: 
   if (!(choices as readonly string[]).includes(v)) throw new UsageError(`${flag}: "${v}" is not one of ${choices.join(', ')}`);
   return v as T;
 }
+
+/** "1MB", "512KiB", "64k", "2G" → bytes (KB/MB/GB decimal; K/M/G and KiB/MiB/GiB binary). */
+export function parseSize(flag: string, v: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([kmg]?)(i?)(b?)$/i.exec(v.trim());
+  if (!m || (m[3] !== '' && m[2] === '')) throw new UsageError(`${flag}: "${v}" is not a size`, 'write a number and a unit, e.g. 512KiB, 1MB, 100M, 2GiB');
+  const power = ' kmg'.indexOf(m[2].toLowerCase() || ' ');
+  const decimal = m[3] === '' && m[4] !== '' && power > 0;
+  const n = Math.round(Number(m[1]) * (decimal ? 1000 : 1024) ** power);
+  if (n < 4096) throw new UsageError(`${flag}: ${v} is too small (at least 4KiB)`);
+  return n;
+}
+
+/** "9464", "127.0.0.1:9464", "[::1]:9464", "0.0.0.0:9464" → where to listen (a bare port: localhost only). */
+export function parseListen(flag: string, v: string): { host: string; port: number } {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?([0-9]+)$/.exec(v.trim());
+  if (!m) throw new UsageError(`${flag}: "${v}" is not HOST:PORT or PORT`, 'e.g. 9464 (127.0.0.1 only), 127.0.0.1:9464, 0.0.0.0:9464 to be scraped from other hosts');
+  const port = parseIntIn(flag, m[2], 0, 65535);
+  return { host: m[1] === undefined ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, ''), port };
+}

@@ -14,6 +14,8 @@ export interface AnalysisOptions {
   report?: boolean;
   /** Finding kinds that make the run exit with status 3. */
   failOn?: Set<FindingKind>;
+  /** Where the NDJSON records go (default stdout): `live --output FILE`. */
+  jsonOut?: ConstructorParameters<typeof JsonSink>[0];
   /** Also called with every record (the dashboard's findings log, live status). */
   onRecord?: (r: EngineRecord) => void;
 }
@@ -26,7 +28,7 @@ export class Analysis {
   failHit = false;
 
   constructor(private readonly opts: AnalysisOptions) {
-    this.json = opts.json ? new JsonSink() : undefined;
+    this.json = opts.json ? new JsonSink(opts.jsonOut) : undefined;
     this.report = opts.json || opts.report === false ? undefined : new ReportSink();
     this.engine = new Engine({ leakAfterNs: opts.leakAfterNs, onRecord: (r) => this.onRecord(r) });
   }

@@ -4,7 +4,6 @@
 // bpftrace is stopped and drained, the trace is flushed and closed, the summary is written.
 import { basename } from 'node:path';
 import { release } from 'node:os';
-import { execa } from 'execa';
 import type { ZcEvent } from '../engine/types.js';
 import { totals } from '../engine/snapshot.js';
 import type { PackDescriptor, ProbeFilters } from '../probes/pack.js';
@@ -15,11 +14,17 @@ import { newHeader } from '../trace/header.js';
 import { TraceWriter } from '../trace/writer.js';
 import { BpftraceError, type TraceOutputError, type ZctraceError } from '../util/errors.js';
 import { log, warn } from '../util/log.js';
+import { sdNotify } from '../util/sd-notify.js';
+import type { Rotation } from '../util/segmented-file.js';
 import { packageVersion, probePath } from '../util/paths.js';
 import type { JsonSink, StartRecord } from '../sinks/json.js';
 import { Analysis, type AnalysisOptions } from './analysis.js';
 import { StatusLine } from './status.js';
 import type { Layout } from '../sinks/dashboard/layout.js';
+import type { Metrics } from '../sinks/metrics.js';
+import type { MetricsServer } from '../sinks/metrics-server.js';
+import { RecordsFile } from '../sinks/records-file.js';
+import type { Engine } from '../engine/engine.js';
 
 export interface LiveOptions extends Omit<AnalysisOptions, 'json'> {
   pack: PackDescriptor;
@@ -33,7 +38,11 @@ export interface LiveOptions extends Omit<AnalysisOptions, 'json'> {
   durationNs?: number;
   /** Stats record period in headless mode (ns). */
   intervalNs: number;
-  record?: { path: string; force: boolean; command: string };
+  record?: { path: string; force: boolean; command: string; rotate?: Rotation };
+  /** `--output FILE`: the NDJSON records go to this (rotating) file instead of stdout. */
+  recordsFile?: { path: string; force: boolean; rotate?: Rotation };
+  /** `--metrics HOST:PORT`: serve Prometheus metrics read from the engine. */
+  metrics?: { host: string; port: number; per: { socket?: boolean; process?: boolean } };
   attachTimeoutMs?: number;
   /** match: the pack's program matches in the kernel (packs with `matching`); stream: a line per event. */
   mode?: 'match' | 'stream';
@@ -60,7 +69,8 @@ const TICK_MS = 250;
  * or a service manager can start its work, or count itself ready, at this moment); under
  * systemd (NOTIFY_SOCKET) readiness is signalled with systemd-notify.
  */
-function announce(o: LiveOptions, t: number, json: JsonSink | undefined): void {
+function announce(o: LiveOptions, t: number, json: JsonSink | undefined, metrics: Metrics | undefined): void {
+  metrics?.setAttached(true);
   const program = basename(o.file ?? o.pack.file);
   const mode = runMode(o);
   if (json !== undefined) {
@@ -74,9 +84,7 @@ function announce(o: LiveOptions, t: number, json: JsonSink | undefined): void {
     });
     process.stderr.write(`zctrace: probes attached (pack ${o.pack.name}, ${program}, ${mode}); tracing\n`);
   }
-  if (process.env.NOTIFY_SOCKET) {
-    void execa('systemd-notify', ['--ready', `--pid=${process.pid}`], { reject: false, stdin: 'ignore' });
-  }
+  sdNotify('READY=1', `STATUS=tracing with ${o.pack.name} (${mode})`);
 }
 
 /** What the run's program does: a line per event, counts in BPF maps, or matching in the kernel. */
@@ -102,6 +110,17 @@ export function filterParams(f: ProbeFilters): string[] {
   return [String(f.pid ?? 0), String(f.port ?? 0), f.comm ?? ''];
 }
 
+/** The metrics endpoint (`--metrics`), bound before bpftrace starts; prom-client is loaded only here. */
+async function startMetrics(o: LiveOptions, engine: Engine): Promise<{ m: Metrics; server: MetricsServer }> {
+  const [{ Metrics }, { serveMetrics }] = await Promise.all([import('../sinks/metrics.js'), import('../sinks/metrics-server.js')]);
+  const m = new Metrics({
+    engine, pack: o.pack.name, program: basename(o.file ?? o.pack.file), mode: runMode(o), version: packageVersion(), per: o.metrics!.per,
+  });
+  const server = await serveMetrics(m, o.metrics!.host, o.metrics!.port);
+  process.stderr.write(`zctrace: Prometheus metrics on http://${server.address}/metrics\n`);
+  return { m, server };
+}
+
 export async function runLive(o: LiveOptions): Promise<LiveResult> {
   const t0 = process.hrtime.bigint();
   const now = (): number => Number(process.hrtime.bigint() - t0);
@@ -118,14 +137,25 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
 
   const writer = o.record
     ? TraceWriter.create(o.record.path, newHeader({ pack: o.pack.name, t0: String(t0), command: o.record.command }), {
-      force: o.record.force, onError: (e: TraceOutputError) => stop('disk full', e),
+      force: o.record.force, rotate: o.record.rotate, onError: (e: TraceOutputError) => stop('disk full', e),
     })
     : undefined;
+  const recordsFile = o.recordsFile
+    ? new RecordsFile(o.recordsFile.path, { force: o.recordsFile.force, rotate: o.recordsFile.rotate, onError: (e: TraceOutputError) => stop('disk full', e) })
+    : undefined;
   const analysis = new Analysis({
-    leakAfterNs: o.leakAfterNs, json: o.output === 'json', report: o.output === 'status' || o.output === 'dashboard', failOn: o.failOn,
+    leakAfterNs: o.leakAfterNs, json: o.output === 'json', jsonOut: recordsFile, report: o.output === 'status' || o.output === 'dashboard', failOn: o.failOn,
     onRecord: (r) => status?.record(r),
   });
   const engine = analysis.engine;
+  let metrics: Awaited<ReturnType<typeof startMetrics>> | undefined;
+  try {
+    metrics = o.metrics ? await startMetrics(o, engine) : undefined;
+  } catch (err) {
+    writer?.close();
+    recordsFile?.close();
+    throw err;
+  }
   const status = o.output === 'json' || o.output === 'dashboard' ? undefined : new StatusLine(o.pack.name, o.output === 'status');
   // -- dashboard (issue 6): drawn from snapshots at its own rate; q stops the run. Loaded only
   // here (blessed-contrib takes most of a second to import). --
@@ -213,7 +243,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     if (stopReason === undefined) {
       status?.attached();
       dash?.attached();
-      announce(o, now(), analysis.json);
+      announce(o, now(), analysis.json, metrics?.m);
       startTimers();
       await stopped;
     }
@@ -221,6 +251,8 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     stop('could not start', err as ZctraceError);
   } finally {
     for (const t of timers) clearInterval(t);
+    metrics?.m.setAttached(false);
+    sdNotify('STOPPING=1');
     await runner.stop();
     parser.finish();
     process.off('SIGINT', onSignal);
@@ -229,6 +261,8 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   await dash?.finish(stopReason); // a run that ended by itself stays on screen until q
   if (stopReason === 'could not start') {
     writer?.close();
+    recordsFile?.close();
+    await metrics?.server.close();
     throw fatal;
   }
   emit({ t: now(), ev: 'tick' });
@@ -239,6 +273,8 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     notes: writer ? [`recorded ${writer.eventsWritten} events to ${writer.path}`] : [],
     badLines, truncated: false, source: `pack ${o.pack.name}`, ended: stopReason ?? 'stopped',
   });
+  recordsFile?.close();
+  await metrics?.server.close();
   if (o.output === 'quiet' && writer) {
     process.stdout.write(`recorded ${writer.eventsWritten} events to ${writer.path} (pack ${o.pack.name}; ${stopReason})\n`);
   }

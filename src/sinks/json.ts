@@ -55,18 +55,23 @@ export interface StartRecord {
 export class JsonSink {
   private readonly log: Logger;
 
-  /** `fd` defaults to stdout; tests pass a file descriptor of their own. */
-  constructor(fd = 1, private readonly onBrokenPipe: () => void = () => process.exit(0)) {
-    const dest = pino.destination({ dest: fd, sync: false, minLength: 4096 });
+  /**
+   * `out`: a file descriptor (stdout by default; tests pass their own) or a destination of whole
+   * lines (`live --output FILE`: a rotating file, records-file.ts).
+   */
+  constructor(out: number | { write(s: string): unknown; flush?(cb?: (err?: Error) => void): void } = 1, private readonly onBrokenPipe: () => void = () => process.exit(0)) {
+    const options = { base: null, timestamp: false, formatters: { level: (label: string) => ({ level: label }) } };
+    if (typeof out !== 'number') {
+      this.log = pino(options, out as never);
+      return;
+    }
+    const dest = pino.destination({ dest: out, sync: false, minLength: 4096 });
     // `zctrace … | head`: the reader went away; end quietly rather than crash on EPIPE.
     dest.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') this.onBrokenPipe();
       else throw err;
     });
-    this.log = pino({
-      base: null, timestamp: false,
-      formatters: { level: (label) => ({ level: label }) },
-    }, dest);
+    this.log = pino(options, dest);
   }
 
   record(r: EngineRecord): void {

@@ -18,6 +18,8 @@ export interface TraceHeader {
   /** Set on synthetic traces: how they were made. */
   generated?: string;
   command?: string;
+  /** Rotated recordings: which file of the capture (1 = the first); all share t0. */
+  segment?: number;
 }
 
 /** A header for a trace being recorded now on this host. */

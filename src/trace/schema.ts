@@ -109,6 +109,7 @@ export function isHeader(v: unknown): v is TraceHeader {
   }
   if (o.clock !== undefined && o.clock !== 'monotonic_ns') return false;
   if (o.t0 !== undefined && !(typeof o.t0 === 'string' && DIGITS.test(o.t0))) return false;
+  if (o.segment !== undefined && !(int(o.segment) && o.segment >= 1)) return false;
   return true;
 }
 

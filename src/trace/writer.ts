@@ -2,11 +2,13 @@
 // its last complete line: lines are buffered and written whole; a `.gz` trace is written as a
 // sequence of complete gzip members (one per flush), which gunzip reads as one stream, so a
 // crash loses at most the unflushed tail. A failed write (full disk) stops writing and says
-// how much was kept, instead of throwing from the middle of the pipeline.
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { gzipSync, constants as zc } from 'node:zlib';
+// how much was kept, instead of throwing from the middle of the pipeline. With a rotation
+// policy (util/segmented-file.ts) the trace goes on in a fresh file that starts with the same
+// header plus its `segment` number: times stay on the first file's clock (t0), so `replay`
+// reads the segments in order as one trace.
 import type { ZcEvent } from '../engine/types.js';
 import { TraceOutputError } from '../util/errors.js';
+import { SegmentedFile, type Rotation } from '../util/segmented-file.js';
 import type { TraceHeader } from './header.js';
 
 /** Flush when this much is pending even if the caller's timer has not fired. */
@@ -21,27 +23,28 @@ export class TraceWriter {
   private pendingBytes = 0;
   private pendingEvents = 0;
   private closed = false;
-  private readonly gz: boolean;
+  private readonly flushBytes: number;
 
-  private constructor(readonly path: string, private readonly fd: number, private readonly onError: (e: TraceOutputError) => void) {
-    this.gz = path.endsWith('.gz');
+  private constructor(private readonly file: SegmentedFile, private readonly onError: (e: TraceOutputError) => void, rotate?: Rotation) {
+    // Rotating at a size: flush often enough that a file ends close to it.
+    this.flushBytes = rotate?.maxBytes !== undefined ? Math.max(4096, Math.min(FLUSH_BYTES, rotate.maxBytes / 8)) : FLUSH_BYTES;
+  }
+
+  get path(): string {
+    return this.file.path;
+  }
+
+  /** Files started so far (1 without rotation). */
+  get files(): number {
+    return this.file.index;
   }
 
   /** Creates the file (refusing to overwrite unless `force`) and writes the header. */
-  static create(path: string, header: TraceHeader, opts: { force?: boolean; onError?: (e: TraceOutputError) => void } = {}): TraceWriter {
-    let fd: number;
-    try {
-      fd = openSync(path, opts.force ? 'w' : 'wx', 0o644);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'EEXIST') throw new TraceOutputError(`${path} already exists`, 'choose another name or pass --force to overwrite');
-      throw new TraceOutputError(`cannot create ${path}: ${e.message}`);
-    }
-    const w = new TraceWriter(path, fd, opts.onError ?? (() => {}));
-    w.pending.push(JSON.stringify(header) + '\n');
-    w.flush();
-    if (w.failed) throw w.failed;
-    return w;
+  static create(path: string, header: TraceHeader, opts: { force?: boolean; rotate?: Rotation; onError?: (e: TraceOutputError) => void } = {}): TraceWriter {
+    const head = (index: number): string => `${JSON.stringify(opts.rotate ? { ...header, segment: index } : header)}\n`;
+    const file = new SegmentedFile(path, { force: opts.force, rotate: opts.rotate, head });
+    if (file.failed) throw file.failed;
+    return new TraceWriter(file, opts.onError ?? (() => {}), opts.rotate);
   }
 
   /** Queues one event line. */
@@ -52,7 +55,7 @@ export class TraceWriter {
     this.pendingBytes += line.length;
     this.pendingEvents++;
     this.events++;
-    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    if (this.pendingBytes >= this.flushBytes) this.flush();
   }
 
   /** Writes what is pending (call it on a timer: it bounds what a crash can lose). */
@@ -61,21 +64,14 @@ export class TraceWriter {
     const text = this.pending.join('');
     this.pending = [];
     this.pendingBytes = 0;
-    const data = this.gz ? gzipSync(text, { level: 3, flush: zc.Z_FINISH }) : Buffer.from(text);
-    try {
-      let off = 0;
-      while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
+    if (this.file.write(text)) {
       this.eventsWritten += this.pendingEvents;
       this.pendingEvents = 0;
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const what = e.code === 'ENOSPC' ? 'disk full' : e.message;
-      this.failed = new TraceOutputError(
-        `writing ${this.path} failed (${what}): recording stopped; the file holds the ${this.eventsWritten} events before the failure`,
-        e.code === 'ENOSPC' ? 'free some space, or record to another file system' : undefined,
-      );
-      this.onError(this.failed);
+      return;
     }
+    const e = this.file.failed!;
+    this.failed = new TraceOutputError(`${e.message}: recording stopped; the file holds the ${this.eventsWritten} events before the failure`, e.hint);
+    this.onError(this.failed);
   }
 
   /** Flushes, syncs and closes. Safe to call twice. */
@@ -83,11 +79,6 @@ export class TraceWriter {
     if (this.closed) return;
     this.flush();
     this.closed = true;
-    try {
-      if (!this.failed) fsyncSync(this.fd);
-    } catch {
-      // fsync can fail on odd file systems; the data is already written.
-    }
-    closeSync(this.fd);
+    this.file.close();
   }
 }

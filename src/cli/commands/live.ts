@@ -4,7 +4,8 @@ import { type Command, Option } from 'commander';
 import type { Selected } from '../../probes/select.js';
 import type { ProbeFilters } from '../../probes/pack.js';
 import { EXIT } from '../exit-codes.js';
-import { parseComm, parseDuration, parseIntIn } from '../options.js';
+import { parseComm, parseDuration, parseIntIn, parseListen, parseSize } from '../options.js';
+import type { Rotation } from '../../util/segmented-file.js';
 import { addAnalysisOptions, analysisOptions } from './common.js';
 import type { PackOptions } from '../../probes/pack.js';
 import { UsageError } from '../../util/errors.js';
@@ -45,6 +46,32 @@ export function filters(o: Record<string, unknown>): ProbeFilters {
   };
 }
 
+/** The rotation policy of --record or --output from their -max-size/-max-age/-keep flags (none without a size or age). */
+function rotation(o: Record<string, unknown>, which: 'record' | 'output'): Rotation | undefined {
+  const size = o[`${which}MaxSize`], age = o[`${which}MaxAge`];
+  const keep = parseIntIn(`--${which}-keep`, String(o[`${which}Keep`]), 1, 100000);
+  if (size === undefined && age === undefined) {
+    return undefined;
+  }
+  return {
+    maxBytes: size === undefined ? undefined : parseSize(`--${which}-max-size`, String(size)),
+    maxAgeMs: age === undefined ? undefined : parseDuration(`--${which}-max-age`, String(age)) / 1e6,
+    keep,
+  };
+}
+
+/** --metrics-per socket,process. */
+function metricsPer(v: unknown): { socket?: boolean; process?: boolean } {
+  if (v === undefined) return {};
+  const out: { socket?: boolean; process?: boolean } = {};
+  for (const w of String(v).split(',').map((x) => x.trim()).filter(Boolean)) {
+    if (w === 'socket' || w === 'sock') out.socket = true;
+    else if (w === 'process' || w === 'proc') out.process = true;
+    else throw new UsageError(`--metrics-per: unknown table "${w}"`, 'use socket, process, or socket,process');
+  }
+  return out;
+}
+
 export function registerLive(program: Command): void {
   const live = program.command('live')
     .description('trace this host now: the dashboard on a terminal (else status lines), a report at the end; or NDJSON records (--headless)')
@@ -54,7 +81,16 @@ export function registerLive(program: Command): void {
     .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
     .option('--interval <duration>', 'period of stats records with --headless', '10s')
     .option('--record <file>', 'also record the events to a trace file (replay reads it)')
-    .option('--force', 'overwrite the --record file')
+    .option('--force', 'overwrite the --record and --output files (not needed when they rotate: an existing file becomes a segment)')
+    .option('--record-max-size <size>', 'rotate the --record file before it passes this size (e.g. 100MB): a new file, with the header, keeps the trace going')
+    .option('--record-max-age <duration>', 'rotate the --record file when it is this old (e.g. 1h)')
+    .option('--record-keep <n>', 'with rotation: files of the recording kept, the active one included; the oldest go', '10')
+    .option('--output <file>', 'write the NDJSON records (as --headless) to this file instead of stdout, for a log shipper (*.gz to compress)')
+    .option('--output-max-size <size>', 'rotate the --output file before it passes this size')
+    .option('--output-max-age <duration>', 'rotate the --output file when it is this old')
+    .option('--output-keep <n>', 'with rotation: --output files kept, the active one included', '10')
+    .option('--metrics <[host:]port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (a bare port listens on 127.0.0.1 only)')
+    .option('--metrics-per <tables>', 'also export per-socket and/or per-process series: socket, process, or socket,process (bounded to 1024 rows each; process labels carry pids)')
     .addOption(new Option('--mode <mode>', 'match: sends are matched to their completions in the kernel, only what needs judging (and counts each second) reaches zctrace, for packs that can (msgzc-syscalls); stream: one line per event (debugging, full-fidelity --record)').choices(['match', 'stream']).default('match'));
   addProgramOptions(live, 'count references in BPF maps and send only lifetime edges (heavy traffic; packs that have it)');
   addFilterOptions(live);
@@ -64,14 +100,16 @@ export function registerLive(program: Command): void {
     const a = analysisOptions(o);
     const f = filters(o);
     // Decided (and the terminal checked) before bpftrace starts: a bad terminal costs nothing.
-    const out = chooseLiveOutput(o.headless === true, o.dashboard === undefined ? undefined : String(o.dashboard));
+    const out = chooseLiveOutput(o.headless === true || o.output !== undefined, o.dashboard === undefined ? undefined : String(o.dashboard));
     const duration = o.duration === undefined ? undefined : parseDuration('--duration', String(o.duration));
     const interval = parseDuration('--interval', String(o.interval));
     const { sel, attachTimeoutMs } = await programFromOptions(o);
     const r = await runLive({
       ...a, pack: sel.pack, file: sel.file, filters: f, output: out.output, dashboard: out.layout, durationNs: duration, intervalNs: interval,
       attachTimeoutMs, mode: o.mode === 'stream' ? 'stream' : 'match',
-      record: o.record ? { path: String(o.record), force: o.force === true, command: `zctrace ${process.argv.slice(2).join(' ')}` } : undefined,
+      record: o.record ? { path: String(o.record), force: o.force === true, command: `zctrace ${process.argv.slice(2).join(' ')}`, rotate: rotation(o, 'record') } : undefined,
+      recordsFile: o.output ? { path: String(o.output), force: o.force === true, rotate: rotation(o, 'output') } : undefined,
+      metrics: o.metrics === undefined ? undefined : { ...parseListen('--metrics', String(o.metrics)), per: metricsPer(o.metricsPer) },
     });
     process.exitCode = r.failHit ? EXIT.findings : EXIT.ok;
   });
