@@ -2,6 +2,8 @@
 import { statSync } from 'node:fs';
 import type { FindingKind } from '../engine/types.js';
 import { TraceReader, type BadLineMode } from '../trace/reader.js';
+import type { TraceHeader } from '../trace/header.js';
+import { missingSegments, traceInputs } from '../trace/inputs.js';
 import { fmtCount } from '../util/format.js';
 import { Analysis } from './analysis.js';
 
@@ -15,24 +17,41 @@ export interface ReplayOptions {
   progress: boolean;
 }
 
-/** Replays `file`; resolves to whether a --fail-on finding occurred. Throws TraceInputError. */
-export async function replayFile(file: string, opts: ReplayOptions): Promise<{ failHit: boolean }> {
+/**
+ * Replays a trace: one file, or the files of one rotated capture in order (trace/inputs.ts),
+ * through one engine. Resolves to whether a --fail-on finding occurred. Throws TraceInputError.
+ */
+export async function replayFile(args: string | string[], opts: ReplayOptions): Promise<{ failHit: boolean }> {
+  const inputs = await traceInputs(typeof args === 'string' ? [args] : args);
   const analysis = new Analysis({ leakAfterNs: opts.leakAfterNs, json: opts.json, failOn: opts.failOn });
-  const reader = new TraceReader(file, { onBadLine: opts.onBadLine, timeToleranceNs: opts.timeToleranceNs });
-  const progress = opts.progress && process.stderr.isTTY ? new Progress(file) : undefined;
   const engine = analysis.engine;
-  await reader.forEach((e) => {
-    engine.push(e);
-    if (progress !== undefined && (reader.events & 0xffff) === 0) progress.update(reader.events);
-  });
-  progress?.done();
-  const h = reader.header;
+  let badLines = 0, truncated = false, events = 0;
+  let h: TraceHeader | undefined;
+  for (const { file } of inputs) {
+    const reader = new TraceReader(file, { onBadLine: opts.onBadLine, timeToleranceNs: opts.timeToleranceNs });
+    const progress = opts.progress && process.stderr.isTTY ? new Progress(file) : undefined;
+    await reader.forEach((e) => {
+      engine.push(e);
+      if (progress !== undefined && (reader.events & 0xffff) === 0) progress.update(events + reader.events);
+    });
+    progress?.done();
+    h ??= reader.header;
+    badLines += reader.badLines;
+    truncated ||= reader.truncated;
+    events += reader.events;
+  }
   const notes: string[] = [];
   if (h?.generated) notes.push(`synthetic trace: ${h.generated}`);
   if (h?.kernel) notes.push(`pack ${h?.pack ?? '?'} on ${h?.host ?? '?'} (kernel ${h?.kernel ?? '?'}), started ${h?.started ?? '?'}`);
+  const source = inputs.length === 1 ? inputs[0].file : `${inputs.length} files, ${inputs[0].file} … ${inputs.at(-1)!.file}`;
+  if (inputs.length > 1) notes.push(`read as one trace: ${source}`);
+  const missing = missingSegments(inputs);
+  if (missing.before > 0 || missing.gaps > 0) {
+    notes.push(`${missing.before + missing.gaps} earlier or middle file(s) of the capture are not here (rotated away?): lifetimes begun in them are not judged`);
+  }
   await analysis.finish({
-    title: `zctrace replay of ${file} (leak threshold ${engine.leakAfterNs / 1e9} s)`,
-    notes, badLines: reader.badLines, truncated: reader.truncated, source: file, ended: 'end of input',
+    title: `zctrace replay of ${typeof args === 'string' ? args : args.join(' ')} (leak threshold ${engine.leakAfterNs / 1e9} s)`,
+    notes, badLines, truncated, source, ended: 'end of input',
   });
   return { failHit: analysis.failHit };
 }

@@ -10,7 +10,7 @@ import { addAnalysisOptions, analysisOptions } from './common.js';
 export function registerReplay(program: Command): void {
   const cmd = program.command('replay')
     .description('analyse a trace file: a report (default), NDJSON records (--json), or the dashboard (--tui)')
-    .argument('<file>', 'trace file (NDJSON, gzip when named *.gz)')
+    .argument('<files...>', 'trace file (NDJSON, gzip when named *.gz); or the files, or the directory, of a rotated capture: read in order as one trace')
     .option('--json', 'NDJSON records on stdout (findings as they occur, a summary last)')
     .addOption(new Option('--on-bad-line <mode>', 'what to do with a malformed line: error, skip, warn').default('error'))
     .option('--time-tolerance <duration>', 'how far time may step back between lines before a line is bad', '1s')
@@ -21,9 +21,11 @@ export function registerReplay(program: Command): void {
     .option('--speed <speed>', 'with --tui: a factor of the trace\'s real time (1x, 10x, 0.5x) or max', '1x');
   // -- end dashboard --
   addAnalysisOptions(cmd);
-  cmd.action(async (file: string, o: Record<string, string | boolean>) => {
+  cmd.action(async (files: string[], o: Record<string, string | boolean>) => {
+    const file = files[0];
     // -- dashboard (issue 6) --
     if (o.tui === true) {
+      if (files.length > 1) throw new UsageError('--tui replays one file', 'give one trace file');
       if (o.json === true) throw new UsageError('--tui and --json do not go together', 'drop one of them');
       // Loaded only here: blessed-contrib takes most of a second to import.
       const [{ parseSpeed, replayTui }, { loadLayout }] = await Promise.all([import('../../run/tui-replay.js'), import('../../sinks/dashboard/layout.js')]);
@@ -42,7 +44,7 @@ export function registerReplay(program: Command): void {
     if (cmd.getOptionValueSource('speed') === 'cli') throw new UsageError('--speed needs --tui');
     // -- end dashboard --
     const { replayFile } = await import('../../run/replay.js');
-    const { failHit } = await replayFile(file, {
+    const { failHit } = await replayFile(files, {
       ...analysisOptions(o),
       json: o.json === true,
       onBadLine: parseChoice('--on-bad-line', String(o.onBadLine), ['error', 'skip', 'warn'] as const),
