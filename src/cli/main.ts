@@ -9,6 +9,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerProbes } from './commands/probes.js';
 import { registerLive } from './commands/live.js';
 import { registerDemo } from './commands/demo.js';
+import { registerExport } from './commands/export.js';
 import { packageVersion } from '../util/paths.js';
 
 const program = new Command('zctrace')
@@ -31,6 +32,7 @@ registerProbes(program);
 registerLive(program);
 registerReplay(program);
 registerSynth(program);
+registerExport(program);
 
 program.addHelpText('after', `
 Exit status: 0 ok, 1 tracing failed (bpftrace died, pack unusable, disk full), 2 bad usage or input,
