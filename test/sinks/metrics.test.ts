@@ -6,18 +6,7 @@ import { LIFETIME_BUCKETS_S, Metrics } from '../../src/sinks/metrics.js';
 import { totals } from '../../src/engine/snapshot.js';
 import type { ZcEvent } from '../../src/engine/types.js';
 import { balanced, run } from '../helpers/engine.js';
-
-/** Parses exposition text into "name{labels}" → value. */
-export function parseExposition(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$/.exec(line);
-    if (!m) throw new Error(`not an exposition line: ${line}`);
-    out.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
-  }
-  return out;
-}
+import { parseExposition } from '../helpers/metrics.js';
 
 const EVENTS: Omit<ZcEvent, 't'>[] = [
   ...balanced('0xa'), ...balanced('0xb', 2, { bytes: 8192 }),
