@@ -270,7 +270,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   status?.done();
   await analysis.finish({
     title: `zctrace live, pack ${o.pack.name}, ${runMode(o)} (leak threshold ${o.leakAfterNs / 1e9} s): ${stopReason}`,
-    notes: writer ? [`recorded ${writer.eventsWritten} events to ${writer.path}`] : [],
+    notes: writer ? [`recorded ${writer.eventsWritten} events to ${writer.path}${writer.files > 1 ? ` (rotated: ${writer.files} files in this run)` : ''}`] : [],
     badLines, truncated: false, source: `pack ${o.pack.name}`, ended: stopReason ?? 'stopped',
   });
   recordsFile?.close();

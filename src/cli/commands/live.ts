@@ -51,8 +51,10 @@ function rotation(o: Record<string, unknown>, which: 'record' | 'output'): Rotat
   const size = o[`${which}MaxSize`], age = o[`${which}MaxAge`];
   const keep = parseIntIn(`--${which}-keep`, String(o[`${which}Keep`]), 1, 100000);
   if (size === undefined && age === undefined) {
+    if (o[`${which}Keep`] !== '10') throw new UsageError(`--${which}-keep needs --${which}-max-size or --${which}-max-age`);
     return undefined;
   }
+  if (o[which] === undefined) throw new UsageError(`--${which}-max-size and --${which}-max-age need --${which} FILE`);
   return {
     maxBytes: size === undefined ? undefined : parseSize(`--${which}-max-size`, String(size)),
     maxAgeMs: age === undefined ? undefined : parseDuration(`--${which}-max-age`, String(age)) / 1e6,
@@ -103,13 +105,18 @@ export function registerLive(program: Command): void {
     const out = chooseLiveOutput(o.headless === true || o.output !== undefined, o.dashboard === undefined ? undefined : String(o.dashboard));
     const duration = o.duration === undefined ? undefined : parseDuration('--duration', String(o.duration));
     const interval = parseDuration('--interval', String(o.interval));
+    // checked before bpftrace or the pack selection: a bad flag costs nothing
+    const recordRotate = rotation(o, 'record');
+    const outputRotate = rotation(o, 'output');
+    if (o.metrics === undefined && o.metricsPer !== undefined) throw new UsageError('--metrics-per needs --metrics');
+    const metrics = o.metrics === undefined ? undefined : { ...parseListen('--metrics', String(o.metrics)), per: metricsPer(o.metricsPer) };
     const { sel, attachTimeoutMs } = await programFromOptions(o);
     const r = await runLive({
       ...a, pack: sel.pack, file: sel.file, filters: f, output: out.output, dashboard: out.layout, durationNs: duration, intervalNs: interval,
       attachTimeoutMs, mode: o.mode === 'stream' ? 'stream' : 'match',
-      record: o.record ? { path: String(o.record), force: o.force === true, command: `zctrace ${process.argv.slice(2).join(' ')}`, rotate: rotation(o, 'record') } : undefined,
-      recordsFile: o.output ? { path: String(o.output), force: o.force === true, rotate: rotation(o, 'output') } : undefined,
-      metrics: o.metrics === undefined ? undefined : { ...parseListen('--metrics', String(o.metrics)), per: metricsPer(o.metricsPer) },
+      record: o.record ? { path: String(o.record), force: o.force === true, command: `zctrace ${process.argv.slice(2).join(' ')}`, rotate: recordRotate } : undefined,
+      recordsFile: o.output ? { path: String(o.output), force: o.force === true, rotate: outputRotate } : undefined,
+      metrics,
     });
     process.exitCode = r.failHit ? EXIT.findings : EXIT.ok;
   });
