@@ -69,6 +69,8 @@ export class IouringSendzcDecoder implements Decoder {
         return this.sockLine(line);
       case 'held':
         return this.held(line, emit);
+      case 'late':
+        return this.late(line, emit);
       case 'counts':
         return this.maps.counts(line.fields);
       default:
@@ -122,6 +124,28 @@ export class IouringSendzcDecoder implements Decoder {
     const copied = f.get('copied');
     if (copied === '1' || copied === '0') d.copied = copied === '1';
     emit(d);
+    return true;
+  }
+
+  // Matching mode: a request in flight past the threshold, found by the program's scan: handed
+  // over, dated back to its submit, so the engine reports the leak now; its notification, if it
+  // comes, is a held line that ends it.
+  private late(line: ProbeLine, emit: Emit): boolean {
+    const f = line.fields;
+    const nf = f.get('nf');
+    const base = f.get('obj');
+    const age = int(f.get('age'));
+    if (!nf || !base || age === undefined || age < 0) return false;
+    if (this.byNf.has(nf)) return true;
+    const obj = this.name(base, nf);
+    const e: ZcEvent = { t: line.t, ev: 'submit', obj, start: Math.max(0, line.t - age) };
+    const pid = int(f.get('pid'));
+    if (pid !== undefined && pid > 0) e.pid = pid;
+    const bytes = int(f.get('bytes'));
+    if (bytes !== undefined) e.bytes = bytes;
+    describe(e, this.maps.names.get(f.get('sk') ?? ''));
+    this.remember(obj, e.pid, e.sock);
+    emit(e);
     return true;
   }
 
@@ -267,7 +291,7 @@ export const iouringSendzc: PackDescriptor = {
   priority: 40,
   matching: true,
   blindSpots: [
-    'matching mode (live\'s default): a finding comes when its notification is posted, dated by its window; a leak only when the notification comes late (at the latest when the ring is torn down), not at the threshold (--mode stream for leak alerting); resends counted per (process, buffer) while one is in flight; a request named by user_data, with ~N when a held one shares it with another in flight',
+    'matching mode (live\'s default): a finding comes when its notification is posted, dated by its window; a leak within a second of the threshold from the program\'s scan (the first 64 sockets at once, 32 requests per socket and second; beyond, when the notification comes late, at the latest when the ring is torn down); resends counted per (process, buffer) while one is in flight; a request named by user_data, with ~N when a held one shares it with another in flight',
     'no page references: a holder is open from submit to its notification CQE, with nothing in between (which skb, retransmits)',
     'a rewrite is seen only through the fingerprint (one word per 4 KiB, 16 at most, and the last word): a change that leaves the sampled words as they were is missed; the fingerprint is checked again only when the notification is posted in the submitter (checked=0 otherwise) and at the next request from exactly the same range; a partial overlap is counted as a resend, never compared',
     'writes by the kernel into a buffer are seen for read/pread64/readv/preadv/recvfrom/recvmsg and io_uring READ/READ_FIXED/READV/RECV (first iovec); RECVMSG, multishot receives, splice and writes by other processes are not',

@@ -68,7 +68,8 @@ export class MsgzcSyscallsDecoder implements Decoder {
       case 'match': return this.maps.start(line.fields);
       case 'sock': return this.sockLine(line);
       case 'held': return this.held(line, emit);
-      case 'gone': return this.gone(line, emit);
+      case 'gone':
+      case 'late': return this.gone(line, emit);
       case 'counts': return this.maps.counts(line.fields);
       default: return false;
     }
@@ -116,8 +117,10 @@ export class MsgzcSyscallsDecoder implements Decoder {
     return true;
   }
 
-  // Matching mode: a send still in flight when its socket closed, older than the threshold
-  // (the close line that follows ends it): handed over so the engine reports the leak.
+  // Matching mode: a send in flight past the threshold, found by the program's scan (`late`: the
+  // socket is still open; its completion may come later, as a held line) or at its socket's
+  // close (`gone`: the close line that follows ends it): handed over, dated back to its send,
+  // so the engine reports the leak now.
   private gone(line: ProbeLine, emit: Emit): boolean {
     const f = line.fields;
     const obj = f.get('obj') ?? '';
@@ -129,6 +132,8 @@ export class MsgzcSyscallsDecoder implements Decoder {
     const s = this.sock(sk, line.t, emit);
     if (s.inflight.has(id)) return true;
     const e: ZcEvent = { t: line.t, ev: 'submit', obj, start: Math.max(0, line.t - age) };
+    const pid = num(f.get('pid'));
+    if (pid !== undefined && pid > 0) e.pid = pid;
     const bytes = num(f.get('bytes'));
     if (bytes !== undefined) e.bytes = bytes;
     describe(e, this.maps.names.get(sk));
@@ -320,7 +325,7 @@ const BLIND_SPOTS = [
   'frees seen: munmap and madvise(DONTNEED, FREE, REMOVE, DONTNEED_LOCKED, GUARD_INSTALL) that succeed; mremap, mmap(MAP_FIXED) over a buffer, shmdt, brk and process_madvise are not',
   'ids are read from the socket at syscall entry and exit: two threads sending MSG_ZEROCOPY on one socket at the same instant can swap ids',
   'at most 4096 sockets with zero-copy sends and 4096 processes at once in the BPF maps (BPFTRACE_MAP_KEYS_MAX): beyond, the completions and closes of further sockets are not printed and their holders look leaked',
-  'matching mode (live\'s default): a finding comes when its send completes, dated by its window; a leak only when the send completes late or its socket closes (a send stuck on an open socket is not reported until then: --mode stream for leak alerting on long-lived connections); resends counted per (process, first iovec); a completion of more than 256 ids leaves the rest to the decoder, their kernel state kept until the socket closes; a leaked send\'s buffer later unmapped without completing is reported as a leak only',
+  'matching mode (live\'s default): a finding comes when its send completes, dated by its window; a leak within a second of the threshold from the program\'s scan (the first 128 sockets at once, 32 sends per socket and second; beyond, when the send completes late or its socket closes); resends counted per (process, first iovec); a completion of more than 256 ids leaves the rest to the decoder, their kernel state kept until the socket closes; a leaked send\'s buffer later unmapped without completing is reported as a leak only',
   'TCP only (UDP and RDS zero-copy are ignored); a socket closed by process exit, dup2 or close_range gets its close when the kernel destroys it, which for a lingering connection can be later',
 ];
 

@@ -3,7 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ZcEvent } from '../../../src/engine/types.js';
 import { Engine } from '../../../src/engine/engine.js';
+import type { EngineRecord } from '../../../src/engine/types.js';
+import type { ProbeLine } from '../../../src/probes/pack.js';
 import { bucketTop, MatchMaps, skHex } from '../../../src/probes/packs/matching.js';
+import { iouringSendzc } from '../../../src/probes/packs/iouring-sendzc.js';
+import { msgzcSyscalls } from '../../../src/probes/packs/msgzc-syscalls.js';
+import { decodeWith } from '../../helpers/pack-lines.js';
 
 const fields = (o: Record<string, string>) => new Map(Object.entries(o));
 
@@ -54,5 +59,51 @@ describe('the engine and what the kernel counted', () => {
     // handed over already past the threshold: a leak at once, aged from its real start
     e.push({ t: 5000, ev: 'submit', obj: 'sk:1#0', start: 100 });
     expect(recs).toMatchObject([{ type: 'finding', kind: 'leak', obj: 'sk:1#0', start: 100 }]);
+  });
+});
+
+// The scan's `late` lines (the first lines are from a run of msgzc-syscalls.bt and
+// iouring-sendzc.bt with $4 = 1000 under the bundled workloads' --fault leak).
+describe('a send the kernel reports in flight past the threshold (late)', () => {
+  const line = (kind: string, t: number, f: Record<string, string | number>): ProbeLine =>
+    ({ kind, t, fields: new Map(Object.entries(f).map(([k, v]) => [k, String(v)])), lineNo: 1 });
+  const held = { fp: '0x1', fz: 0, rwat: 0, abs: 0, now: '0x0', nz: 2, copied: 0 };
+
+  it('msgzc-syscalls: a submit dated back (a leak now), one only; its late completion ends it', () => {
+    const sk = '0xffff8881099fa500';
+    const { events, unknown } = decodeWith(msgzcSyscalls.createDecoder(), [
+      line('match', 0, { leak_ms: 1000 }),
+      line('sock', 10, { sk, pid: 16099, sock: '127.0.0.1:46108>127.0.0.1:33305', comm: 'msgzc' }),
+      line('late', 2_000_000_000, { obj: `sk:${sk}#0`, age: 1_300_452_488, bytes: 65536, pid: 16099 }),
+      line('gone', 2_500_000_000, { obj: `sk:${sk}#0`, age: 1_800_000_000, bytes: 65536 }),
+      line('held', 3_000_000_000, { obj: `sk:${sk}#0`, age: 2_300_000_000, bytes: 65536, pid: 16099, addr: '0x7f0000000000', len: 65536, addr1: '0x0', len1: 0, ...held }),
+    ]);
+    expect(unknown).toBe(0);
+    expect(events.map((e) => [e.ev, e.obj, e.start, e.pid, e.sock])).toEqual([
+      ['submit', `sk:${sk}#0`, 2_000_000_000 - 1_300_452_488, 16099, '127.0.0.1:46108>127.0.0.1:33305'],
+      ['done', `sk:${sk}#0`, undefined, undefined, undefined],
+    ]);
+    const recs: EngineRecord[] = [];
+    const eng = new Engine({ leakAfterNs: 1e9, onRecord: (r) => recs.push(r) });
+    events.forEach((e) => eng.push(e));
+    expect(recs.map((r) => [r.type, 'kind' in r ? r.kind : undefined])).toEqual([['finding', 'leak'], ['leak_resolved', undefined]]);
+  });
+
+  it('iouring-sendzc: the same, found again by its notification (nf)', () => {
+    const sk = '0xffff88814bdcb780';
+    const nf = '0xffff88810854aa00';
+    const obj = 'ring:0xffff88811ccfa000#61';
+    const { events, unknown } = decodeWith(iouringSendzc.createDecoder(), [
+      line('match', 0, { leak_ms: 1000 }),
+      line('sock', 10, { sk, pid: 31272, sock: '127.0.0.1:58172>127.0.0.1:43271', comm: 'iouring_zc' }),
+      line('late', 2_000_000_000, { obj, nf, age: 1_958_724_943, bytes: 65536, pid: 31272, sk }),
+      line('late', 2_100_000_000, { obj, nf, age: 2_058_724_943, bytes: 65536, pid: 31272, sk }),
+      line('held', 4_000_000_000, { obj, nf, age: 3_958_724_943, bytes: 65536, pid: 31272, addr: '0x7f0000000000', len: 65536, ...held, sk }),
+    ]);
+    expect(unknown).toBe(0);
+    expect(events.map((e) => [e.ev, e.obj, e.start, e.pid, e.sock])).toEqual([
+      ['submit', obj, 2_000_000_000 - 1_958_724_943, 31272, '127.0.0.1:58172>127.0.0.1:43271'],
+      ['done', obj, undefined, undefined, undefined],
+    ]);
   });
 });
