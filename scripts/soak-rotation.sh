@@ -36,7 +36,7 @@ for f in "$out"/rec/*; do node bin/zctrace.js replay --json "$f" | tail -1 | gre
 for f in "$out"/log/*; do node -e 'for (const l of require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n")) JSON.parse(l)' "$f"; done
 # the same files joined into one trace: the first header, then every file's events in order
 first=1
-for f in $(ls "$out"/rec/trace.0* "$out/rec/trace" 2>/dev/null); do
+for f in "$out"/rec/trace.0* "$out/rec/trace"; do   # the glob sorts the numbered ones; the active file is last
   if [ $first -eq 1 ]; then head -1 "$f" | sed 's/,"segment":[0-9]*//' > "$out/joined.trace"; first=0; fi
   tail -n +2 "$f" >> "$out/joined.trace"
 done
