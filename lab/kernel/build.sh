@@ -131,7 +131,9 @@ done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing build dependencies: ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq "${need_pkgs[@]}" >&2 || { apt-get update -qq >&2; apt-get install -y -qq "${need_pkgs[@]}" >&2; }
+  # wait for the dpkg lock rather than fail when another apt-get holds it (CI's set-up)
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need_pkgs[@]}" >&2 ||
+    { apt-get -o DPkg::Lock::Timeout=600 update -qq >&2; apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need_pkgs[@]}" >&2; }
 fi
 
 # ---------------------------------------------------------------- source: download + unpack (once per version)
