@@ -5,6 +5,7 @@
 // `lost` events, found by pacing the workload at rising rates.
 // Usage: npm run bench:live [-- --pack msgzc-syscalls --count 20000 --rounds 3 --no-pacing]
 //        npm run bench:live -- --selftest [--seconds 3]  (the kernel's own sender instead)
+//        --only-match: bare and matching mode only (quicker, when working on the programs)
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin', 'zctrace.js');
 const workload = join(root, 'test', 'workloads', pack === 'iouring-sendzc' ? 'iouring_zc' : 'msgzc');
 const selftest = process.argv.includes('--selftest');
+const onlyMatch = process.argv.includes('--only-match');
 const seconds = Number(arg('seconds', '3'));
 const outside = pack === 'iouring-sendzc' ? 'io_uring_zerocopy_tx' : 'msg_zerocopy';
 const comm = selftest ? outside.slice(0, 15) : pack === 'iouring-sendzc' ? 'iouring_zc' : 'msgzc';
@@ -117,6 +119,10 @@ for (let i = 0; i < rounds; i++) {
     const sm = await stop(zm);
     m = `${matched[i].toFixed(0)} matched (${sm.lifetimes} lifetimes, ${sm.lost} lost; ${cpuPerEvent(before, sm.lifetimes).replace('per event', 'per send')}), `;
   }
+  if (onlyMatch && matching) {
+    console.log(`  round ${i + 1}: ${bare[i].toFixed(0)} sends/s bare, ${m.replace(/, $/, '')}`);
+    continue;
+  }
   const { z } = await attach();
   const before = { node: cpuOf(z.pid), bt: cpuOf(bpftracePid(z.pid)) };
   traced.push((await runWorkload(['--count', String(count)])).rate);
@@ -130,6 +136,7 @@ for (let i = 0; i < rounds; i++) {
 }
 const med = (a: number[]): number => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
 if (matching) console.log(`RESULT matching mode throughput traced/bare: ${(med(matched) / med(bare)).toFixed(2)} (median of ${rounds}: ${med(matched).toFixed(0)} vs ${med(bare).toFixed(0)} sends/s)`);
+if (onlyMatch && matching) process.exit(0);
 console.log(`RESULT streaming throughput traced/bare: ${(med(traced) / med(bare)).toFixed(2)} (median of ${rounds}: ${med(traced).toFixed(0)} vs ${med(bare).toFixed(0)} sends/s)`);
 console.log(`RESULT fingerprint cost (streaming), traced with/without it: ${(med(traced) / med(noFp)).toFixed(2)} (median ${med(traced).toFixed(0)} vs ${med(noFp).toFixed(0)} sends/s)`);
 
