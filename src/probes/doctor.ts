@@ -10,7 +10,7 @@ export interface DoctorReport {
   kernel: string;
   checks: Record<string, Check>;
   tracepoints: { name: string; present: boolean }[];
-  packs: (Verdict & { description: string; priority: number; variant?: { name: string; file: string; notes: string[] } })[];
+  packs: (Verdict & { description: string; priority: number; variant?: { name: string; file: string; notes: string[]; aggregateFile?: string } })[];
 }
 
 export async function diagnose(h: HostFacts, packs: readonly PackDescriptor[] = PACKS, opts: PackOptions = {}): Promise<DoctorReport> {

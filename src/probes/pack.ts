@@ -103,4 +103,7 @@ export interface PackVariant {
   notes: string[];
   /** Set when the running kernel's state rules the pack out (no callbacks registered). */
   unusable?: { what: string; fix?: string };
+  /** The in-kernel aggregation program that fits this kernel, when it differs by kernel
+   *  (`--aggregate`; the descriptor's aggregateFile otherwise). */
+  aggregateFile?: string;
 }

@@ -42,8 +42,8 @@ export async function selectPack(name: string, aggregate = false, opts: PackOpti
   const chosen = name === 'auto' ? bestPack(report) : report.packs[0].usable ? name : undefined;
   if (chosen !== undefined) {
     const pack = findPack(chosen)!;
-    if (aggregate) return { pack, file: pack.aggregateFile!, variant: 'aggregate' };
     const v = report.packs.find((p) => p.pack === chosen)?.variant;
+    if (aggregate) return { pack, file: v?.aggregateFile ?? pack.aggregateFile!, variant: 'aggregate' };
     return { pack, file: v?.file ?? pack.file, variant: v?.name };
   }
   const first = report.packs[0];

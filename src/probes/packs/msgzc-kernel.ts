@@ -25,17 +25,9 @@ const LAYOUT_NOTE: Record<Layout, string> = {
   v5: 'layout 5.13-5.19: the id range in struct ubuf_info (never run by zctrace\'s tests: no such kernel in the lab)',
 };
 
-/** The --aggregate program of the variant chosen last (see aggregateFile below). */
-let chosenAggregate = 'msgzc-kernel-agg.bt';
-
-/** Which program fits this kernel, from its BTF and its traceable functions. */
+/** Which program fits this kernel, from its BTF and its traceable functions (its aggregateFile:
+ *  the --aggregate program that fits it). */
 export async function chooseVariant(h: HostFacts): Promise<MsgzcKernelVariant> {
-  const v = await pickVariant(h);
-  chosenAggregate = v.aggregateFile;
-  return v;
-}
-
-async function pickVariant(h: HostFacts): Promise<MsgzcKernelVariant> {
   const [ops, msgzc, v5id, v5flags, netmem] = await Promise.all([
     h.hasBtfMember('ubuf_info', 'ops'),
     h.hasBtfMember('ubuf_info_msgzc', 'bytelen'),
@@ -95,11 +87,6 @@ export const msgzcKernel: PackDescriptor = {
   ],
   createDecoder: () => new MsgzcKernelDecoder(),
   variant: chooseVariant,
-  // The aggregate program must match the kernel too. selectPack() reads aggregateFile after
-  // diagnose() has called variant() for this host, so this getter answers the chosen one
-  // (msgzc-kernel-agg.bt before any choice). A PackVariant.aggregateFile that select.ts uses
-  // would say this directly.
-  get aggregateFile(): string {
-    return chosenAggregate;
-  },
+  // the pack has aggregation programs; which one fits the kernel is its variant's aggregateFile
+  aggregateFile: 'msgzc-kernel-agg.bt',
 };
