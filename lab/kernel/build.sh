@@ -235,8 +235,11 @@ if [ "$FORCE" = 1 ] || [ ! -s "$OUT/bzImage" ]; then
   cp "$OBJ/.config" "$OUT/config"
   cp "$OBJ/System.map" "$OUT/System.map"
   "${MAKE[@]}" kernelrelease > "$OUT/kernelrelease"
-  echo "kernel build: ${tk}s with -j$JOBS on $(nproc) cores ($(date -u +%FT%TZ))" >> "$OUT/build-time.txt"
-  log "kernel built in ${tk}s"
+  # CPU time of the children so far (make and everything under it): steadier than wall time
+  # on a shared machine
+  cpu=$(times | sed -n 2p | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); n += a[1] * 60 + a[2] } printf "%.0f", n }')
+  echo "kernel build: ${tk}s wall, ${cpu}s CPU (user+sys) with -j$JOBS on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) at the end ($(date -u +%FT%TZ))" >> "$OUT/build-time.txt"
+  log "kernel built in ${tk}s (${cpu}s of CPU)"
 fi
 
 if [ "$KERNEL_ONLY" = 0 ] && { [ "$FORCE" = 1 ] || ! have_zcsim; }; then
