@@ -226,7 +226,7 @@ command -v pahole >/dev/null || die "pahole (dwarves) is missing: needed for BTF
 
 # ---------------------------------------------------------------- build
 if [ "$FORCE" = 1 ] || [ ! -s "$OUT/bzImage" ]; then
-  log "building bzImage + modules with -j$JOBS at nice $NICE (first build: about 10 minutes on 2 cores)"
+  log "building bzImage + modules with -j$JOBS at nice $NICE (first build: about 1600 s of CPU, some 14 minutes on 2 idle cores)"
   tk=$(now)
   "${MAKE[@]}" bzImage modules >&2 || die "kernel build failed (object tree: $OBJ)"
   tk=$(( $(now) - tk ))
@@ -236,8 +236,10 @@ if [ "$FORCE" = 1 ] || [ ! -s "$OUT/bzImage" ]; then
   cp "$OBJ/System.map" "$OUT/System.map"
   "${MAKE[@]}" kernelrelease > "$OUT/kernelrelease"
   # CPU time of the children so far (make and everything under it): steadier than wall time
-  # on a shared machine
-  cpu=$(times | sed -n 2p | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); n += a[1] * 60 + a[2] } printf "%.0f", n }')
+  # on a shared machine (`times` in this shell: a subshell would see none of them)
+  times > "$OUT/.times"
+  cpu=$(sed -n 2p "$OUT/.times" | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); n += a[1] * 60 + a[2] } printf "%.0f", n }')
+  rm -f "$OUT/.times"
   echo "kernel build: ${tk}s wall, ${cpu}s CPU (user+sys) with -j$JOBS on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) at the end ($(date -u +%FT%TZ))" >> "$OUT/build-time.txt"
   log "kernel built in ${tk}s (${cpu}s of CPU)"
 fi
