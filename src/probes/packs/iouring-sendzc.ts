@@ -108,16 +108,7 @@ export class IouringSendzcDecoder implements Decoder {
     if (!nf || !base || h === undefined || pid === undefined || addr === undefined || len === undefined) return false;
     const t = line.t;
     const start = Math.max(0, t - h.age);
-    let obj = this.byNf.get(nf);
-    if (obj === undefined) {
-      obj = this.name(base, nf);
-      const e: ZcEvent = { t, ev: 'submit', obj, pid, start };
-      const bytes = int(f.get('bytes'));
-      if (bytes !== undefined) e.bytes = bytes;
-      describe(e, this.maps.names.get(f.get('sk') ?? ''));
-      this.remember(obj, pid, e.sock);
-      emit(e);
-    }
+    const obj = this.byNf.get(nf) ?? this.handOver(line, base, nf, start, pid, emit);
     this.changes.judge(this.buffers, { obj, pid, t: start, ranges: len > 0n ? [[addr, len]] : [], fp: f.get('fp'), fz: f.get('fz') === '1' }, t, h, emit);
     this.end(obj, nf);
     const d: ZcEvent = { t, ev: 'done', obj };
@@ -137,16 +128,24 @@ export class IouringSendzcDecoder implements Decoder {
     const age = int(f.get('age'));
     if (!nf || !base || age === undefined || age < 0) return false;
     if (this.byNf.has(nf)) return true;
-    const obj = this.name(base, nf);
-    const e: ZcEvent = { t: line.t, ev: 'submit', obj, start: Math.max(0, line.t - age) };
     const pid = int(f.get('pid'));
-    if (pid !== undefined && pid > 0) e.pid = pid;
+    this.handOver(line, base, nf, Math.max(0, line.t - age), pid !== undefined && pid > 0 ? pid : undefined, emit);
+    return true;
+  }
+
+  // A request the kernel kept (held or late line) reaches the engine: its submit, dated back to
+  // `start`, with its socket's facts from the `sock` line. Returns its holder name.
+  private handOver(line: ProbeLine, base: string, nf: string, start: number, pid: number | undefined, emit: Emit): string {
+    const f = line.fields;
+    const obj = this.name(base, nf);
+    const e: ZcEvent = { t: line.t, ev: 'submit', obj, start };
+    if (pid !== undefined) e.pid = pid;
     const bytes = int(f.get('bytes'));
     if (bytes !== undefined) e.bytes = bytes;
     describe(e, this.maps.names.get(f.get('sk') ?? ''));
-    this.remember(obj, e.pid, e.sock);
+    this.remember(obj, pid, e.sock);
     emit(e);
-    return true;
+    return obj;
   }
 
   // A new request. Its buffer compared with the in-flight ones it overlaps (user-buffers.ts):
