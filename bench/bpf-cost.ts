@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { bpftracePid } from './lib.js';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -61,11 +62,6 @@ async function attach(mode: string, program = ''): Promise<{ z: ResultPromise }>
   return { z };
 }
 
-/** The bpftrace child of zctrace's node process. */
-function bpftracePid(nodePid: number): number {
-  const kids = execFileSync('pgrep', ['-P', String(nodePid), '-x', 'bpftrace'], { encoding: 'utf8' }).trim().split('\n');
-  return Number(kids[0]);
-}
 
 const med = (a: number[]): number => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const totals = new Map<string, number[]>();
@@ -75,7 +71,8 @@ for (let r = 0; r < rounds; r++) {
   for (const [m, program] of runs) {
     const mode = program ? `${m}@${program}` : m;
     const { z } = await attach(m, program);
-    const bt = bpftracePid(z.pid!);
+    const bt = bpftracePid(z.pid);
+    if (bt === undefined) throw new Error('zctrace has no bpftrace child');
     const before = new Map(progsOf(bt).map((p) => [p.id, p]));
     const run = await execa('bash', [join(root, 'scripts', 'outside-run.sh'), outside, '4', seconds]);
     const acct = JSON.parse(String(run.stdout).trim().split('\n').at(-1)!);

@@ -44,3 +44,14 @@ export function envLine(): string {
   const c = cpus();
   return `env: node ${process.version}, ${c.length} x ${c[0]?.model ?? '?'}, kernel ${release()}`;
 }
+
+/** The bpftrace child of zctrace's node process (its process group leader). */
+export function bpftracePid(nodePid: number | undefined): number | undefined {
+  if (nodePid === undefined) return undefined;
+  try {
+    const kids = readFileSync(`/proc/${nodePid}/task/${nodePid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    return kids.find((k) => readFileSync(`/proc/${k}/comm`, 'utf8').trim() === 'bpftrace');
+  } catch {
+    return undefined;
+  }
+}

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { envLine } from './lib.js';
+import { bpftracePid, envLine } from './lib.js';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -73,16 +73,6 @@ function cpuOf(pid: number | undefined): number {
   }
 }
 
-/** The bpftrace child of zctrace's node process (its process group leader). */
-function bpftracePid(nodePid: number | undefined): number | undefined {
-  if (nodePid === undefined) return undefined;
-  try {
-    const kids = readFileSync(`/proc/${nodePid}/task/${nodePid}/children`, 'utf8').trim().split(/\s+/).map(Number);
-    return kids.find((k) => readFileSync(`/proc/${k}/comm`, 'utf8').trim() === 'bpftrace');
-  } catch {
-    return undefined;
-  }
-}
 
 /** CPU of node and of bpftrace between two points, per event carried. */
 function cpuPerEvent(before: { node: number; bt: number }, events: number): string {
