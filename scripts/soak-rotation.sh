@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A long headless run with rotation, as a service would run (issue 12's acceptance check, not
+# A long headless run with rotation, as a service would run (the long check of rotated captures, not
 # part of npm test: it takes MINUTES, 10 by default). The bundled MSG_ZEROCOPY sender, renamed so
 # that other runs filtering on "msgzc" do not see it, sends paced early-free traffic in a loop;
 # zctrace live --headless streams it (a line per event, the most data) to a trace rotated at

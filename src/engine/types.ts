@@ -1,5 +1,6 @@
-// The contract between stages (DESIGN.md "The event"): what probes and trace files produce and
-// what the engine consumes, plus what the engine hands to sinks. Pure types, no runtime code.
+// The contract between stages (docs/design.md; as stored in trace files: docs/trace-format.md):
+// what probes and trace files produce and what the engine consumes, plus what the engine hands
+// to sinks. Pure types, no runtime code.
 
 /** Every event kind the engine understands. Anything else in a trace is a bad line. */
 export const EVENT_KINDS = [
@@ -56,7 +57,8 @@ export interface ZcEvent {
   errno?: string;
 }
 
-/** Finding kinds (DESIGN.md "Findings"; `enobufs` is the live issue's sender-stall finding). */
+/** Finding kinds (docs/findings.md; docs/design.md "The engine's rules"); `enobufs`: a sender
+ *  stalled by completions it does not reap. */
 export const FINDING_KINDS = [
   'leak', 'early_free', 'use_after_free', 'underflow', 'copy_fallback', 'enobufs',
 ] as const;

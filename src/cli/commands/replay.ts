@@ -15,15 +15,13 @@ export function registerReplay(program: Command): void {
     .addOption(new Option('--on-bad-line <mode>', 'what to do with a malformed line: error, skip, warn').default('error'))
     .option('--time-tolerance <duration>', 'how far time may step back between lines before a line is bad', '1s')
     .option('--no-progress', 'no progress line on stderr')
-    // -- dashboard (issue 6) --
+    // the dashboard (--tui) and its pace
     .option('--tui', 'the terminal dashboard, replaying at --speed (keys: ? for help)')
     .option('--dashboard <name>', 'dashboard layout with --tui: default, compact (80x24), or a .json layout file')
     .option('--speed <speed>', 'with --tui: a factor of the trace\'s real time (1x, 10x, 0.5x) or max', '1x');
-  // -- end dashboard --
   addAnalysisOptions(cmd);
   cmd.action(async (files: string[], o: Record<string, string | boolean>) => {
     const file = files[0];
-    // -- dashboard (issue 6) --
     if (o.tui === true) {
       if (files.length > 1) throw new UsageError('--tui replays one file', 'give one trace file');
       if (o.json === true) throw new UsageError('--tui and --json do not go together', 'drop one of them');
@@ -42,7 +40,6 @@ export function registerReplay(program: Command): void {
     }
     if (o.dashboard !== undefined) throw new UsageError('--dashboard needs --tui');
     if (cmd.getOptionValueSource('speed') === 'cli') throw new UsageError('--speed needs --tui');
-    // -- end dashboard --
     const { replayFile } = await import('../../run/replay.js');
     const { failHit } = await replayFile(files, {
       ...analysisOptions(o),

@@ -57,7 +57,7 @@ const MAX_ENDED = 65536;
 const MAX_HOLDERS = 65536;
 
 /** An event with the page's own count after the put (frags/copy lines): an extra field that
- * trace files keep and the engine ignores (DESIGN.md: unknown fields are ignored). */
+ * trace files keep and the engine ignores (docs/trace-format.md: unknown fields are ignored). */
 export type PageEvent = ZcEvent & { pageRef?: number };
 
 interface Holder {

@@ -30,7 +30,7 @@ describe('bundled layouts', () => {
     expect(d.minSize).toEqual({ cols: 100, rows: 30 });
     expect(c.minSize).toEqual({ cols: 80, rows: 24 });
     expect(d.refreshMs).toBe(1000);
-    // The panels are all in the default layout.
+    // The panels docs/dashboard.md describes are all in the default layout.
     expect(new Set(d.panels.map((p) => p.type))).toEqual(new Set(['inflight', 'lifetimes', 'refs', 'findings', 'holders', 'sockets']));
   });
 });
