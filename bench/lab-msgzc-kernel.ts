@@ -23,7 +23,7 @@ if (why !== null) {
   process.exit(0);
 }
 const dir = mkdtempSync(join(tmpdir(), 'zctrace-bench-lab-'));
-execFileSync('gcc', ['-O2', '-Wall', '-o', join(dir, 'msgzc'), join(root, 'test/workloads/msgzc.c')]);
+execFileSync('gcc', ['-O2', '-Wall', '-o', join(dir, 'msgzc'), join(root, 'workloads/msgzc.c')]);
 const run = await runInLab([...LAB_OPTS, '--timeout', '2400', '--rw', dir],
   [join(root, 'test/lab/guest/bench.sh'), dir, join(dir, 'msgzc'), String(count)], 2_500_000);
 if (run.code !== 0) {

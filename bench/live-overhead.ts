@@ -21,14 +21,14 @@ const count = Number(arg('count', '20000'));
 const rounds = Number(arg('rounds', '3'));
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin', 'zctrace.js');
-const workload = join(root, 'test', 'workloads', pack === 'iouring-sendzc' ? 'iouring_zc' : 'msgzc');
+const workload = join(root, 'workloads', pack === 'iouring-sendzc' ? 'iouring_zc' : 'msgzc');
 const selftest = process.argv.includes('--selftest');
 const onlyMatch = process.argv.includes('--only-match');
 const seconds = Number(arg('seconds', '3'));
 const outside = pack === 'iouring-sendzc' ? 'io_uring_zerocopy_tx' : 'msg_zerocopy';
 const comm = selftest ? outside.slice(0, 15) : pack === 'iouring-sendzc' ? 'iouring_zc' : 'msgzc';
 if (selftest) execFileSync('bash', [join(root, 'scripts', 'outside-senders.sh')], { stdio: 'ignore' });
-execFileSync('make', ['-s', '-C', join(root, 'test', 'workloads')]);
+execFileSync('make', ['-s', '-C', join(root, 'workloads')]);
 
 /**
  * Starts zctrace live and resolves once its probes are attached. The subprocess is returned

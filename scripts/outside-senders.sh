@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Linux kernel's own zero-copy senders as "outside clients" for zctrace's tests.
 #
-# Why: zctrace's bundled workloads (test/workloads) are written by us, so a bug in how we
+# Why: zctrace's bundled workloads (workloads) are written by us, so a bug in how we
 # use MSG_ZEROCOPY or io_uring SEND_ZC could hide the same bug in zctrace. The kernel's
 # selftests tools/testing/selftests/net/msg_zerocopy.c and io_uring_zerocopy_tx.c are
 # correct senders written by the kernel developers. None of their source is committed here:

@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${1:-10}; keep=${2:-5}
 out=$(mktemp -d /tmp/zctrace-soak-XXXXXX)
-make -s -C test/workloads
-cp test/workloads/msgzc "$out/zcsoak"
+make -s -C workloads
+cp workloads/msgzc "$out/zcsoak"
 echo "soak: $minutes min, rotation at 1MB keeping $keep files, in $out" >&2
 node bin/zctrace.js live --headless --pack msgzc-syscalls --mode stream --comm zcsoak --leak-after 5s \
   --record "$out/rec/trace" --record-max-size 1MB --record-keep "$keep" \

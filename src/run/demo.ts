@@ -3,7 +3,9 @@
 // once the probes are attached, so everything it does is seen; at the end its own
 // accounting is set beside what zctrace counted.
 import { execa } from 'execa';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FindingKind } from '../engine/types.js';
 import type { Selected } from '../probes/select.js';
@@ -12,7 +14,7 @@ import { WorkloadError } from '../util/errors.js';
 import { packageRoot } from '../util/paths.js';
 import { runLive, type LiveResult } from './live.js';
 
-/** The workloads' fault modes (test/workloads/*.c); `reuse` is the older name of `rewrite`. */
+/** The workloads' fault modes (workloads/*.c); `reuse` is the older name of `rewrite`. */
 export const FAULTS = ['none', 'leak', 'early-free', 'resend', 'rewrite', 'rewrite-quiet', 'read-into', 'reuse'] as const;
 export type Fault = (typeof FAULTS)[number];
 
@@ -38,14 +40,34 @@ export interface DemoOptions {
   attachTimeoutMs?: number;
 }
 
-/** The workload binary for a pack, built from test/workloads on first use. */
+/**
+ * Where a workload is built: never inside the package (an installed one may be read-only or
+ * shared), but in the user's cache, in a folder named after the sources' hash so that a changed
+ * workload is built again (npm gives installed files an old mtime, which make would trust); a
+ * temporary folder where the cache cannot be written.
+ */
+function buildDir(src: string, name: string): string {
+  const hash = createHash('sha256');
+  for (const f of ['Makefile', `${name}.c`]) hash.update(readFileSync(join(src, f)));
+  const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'zctrace', `workloads-${hash.digest('hex').slice(0, 12)}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  } catch {
+    return mkdtempSync(join(tmpdir(), 'zctrace-workloads-'));
+  }
+}
+
+/** The workload binary for a pack, built from the package's workloads/ on first use. */
 export async function workloadFor(pack: string): Promise<string> {
   const name = WORKLOAD_FOR_PACK[pack];
   if (name === undefined) throw new WorkloadError(`the demo has no workload for pack ${pack}`, `use --pack with one of: ${Object.keys(WORKLOAD_FOR_PACK).join(', ')}`);
-  const dir = join(packageRoot, 'test', 'workloads');
+  const src = join(packageRoot, 'workloads');
+  const dir = buildDir(src, name);
   const bin = join(dir, name);
   if (!existsSync(bin)) {
-    const r = await execa('make', ['-s', '-C', dir, name], { reject: false, all: true });
+    // make in the build folder with the package's Makefile, finding the sources by VPATH
+    const r = await execa('make', ['-s', '-C', dir, '-f', join(src, 'Makefile'), `VPATH=${src}`, name], { reject: false, all: true });
     if (r.exitCode !== 0) {
       throw new WorkloadError(`building the demo workload ${name} failed: ${String(r.all).trim().split('\n').slice(-3).join(' | ')}`,
         'install a C compiler and liburing: apt-get install gcc make liburing-dev');

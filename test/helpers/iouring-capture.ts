@@ -1,5 +1,5 @@
 // Checks a captured iouring-sendzc run (raw bpftrace stdout) against the workload's own JSON
-// accounting, and runs bpftrace live against test/workloads/iouring_zc.c.
+// accounting, and runs bpftrace live against workloads/iouring_zc.c.
 import { decodeWith } from './pack-lines.js';
 import { stopChild } from './stop-child.js';
 import { execFile, execFileSync, spawn } from 'node:child_process';
@@ -21,7 +21,7 @@ export function decodeAll(lines: ProbeLine[]): { events: ZcEvent[]; unknown: num
   return decodeWith(iouringSendzc.createDecoder(), lines);
 }
 
-/** The workload's JSON accounting (test/workloads/iouring_zc.c). */
+/** The workload's JSON accounting (workloads/iouring_zc.c). */
 export interface Accounting {
   fault: string; pid: number; sends: number; bytes: number; completions: number; copied: number;
   sock: string; faulted: number[]; mono_ns: number;

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './cli.js';
 
-/** Copies test/workloads/NAME (built) to a temp dir as AS (at most 15 characters); returns its path. */
+/** Copies workloads/NAME (built) to a temp dir as AS (at most 15 characters); returns its path. */
 export function workloadAs(name: string, as: string): string {
   const p = join(mkdtempSync(join(tmpdir(), 'zctrace-wl-')), as);
-  copyFileSync(join(ROOT, 'test', 'workloads', name), p);
+  copyFileSync(join(ROOT, 'workloads', name), p);
   return p;
 }

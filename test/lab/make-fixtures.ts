@@ -20,7 +20,7 @@ const modes = mi >= 0 ? [argv.splice(mi, 2)[1]] : ['stream', 'aggregate'];
 const why = labUnavailable();
 if (why !== null) throw new Error(`the lab cannot run here: ${why}`);
 const dir = mkdtempSync(join(tmpdir(), 'zctrace-fixtures-'));
-execFileSync('gcc', ['-O2', '-Wall', '-o', join(dir, 'msgzc'), join(root, 'test/workloads/msgzc.c')]);
+execFileSync('gcc', ['-O2', '-Wall', '-o', join(dir, 'msgzc'), join(root, 'workloads/msgzc.c')]);
 process.env.ZCTRACE_LAB_COUNT = '8';
 process.env.ZCTRACE_LAB_EVERY = '4';
 const run = await runInLab([...LAB_OPTS, ...argv, '--timeout', '1500', '--rw', dir],

@@ -7,7 +7,7 @@ import type { EngineRecord, Finding, ZcEvent } from '../../src/engine/types.js';
 import type { ProbeLine } from '../../src/probes/pack.js';
 import { MsgzcKernelDecoder } from '../../src/probes/packs/msgzc-kernel-decoder.js';
 
-/** The workload's JSON line (test/workloads/msgzc.c). */
+/** The workload's JSON line (workloads/msgzc.c). */
 export interface Accounting {
   /** 'reuse' is the workload's old name of 'rewrite' (the lab runs it under that name). */
   fault: 'none' | 'leak' | 'early-free' | 'reuse' | 'rewrite' | 'rewrite-quiet' | 'read-into' | 'resend';

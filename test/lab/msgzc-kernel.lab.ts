@@ -30,7 +30,7 @@ const unavailable = labUnavailable();
 /** Boots one guest for the whole suite; returns its output directory. */
 async function labSession(kernelOpts: string[]): Promise<{ dir: string; run: LabResult }> {
   const dir = mkdtempSync(join(tmpdir(), 'zctrace-lab-'));
-  execFileSync('gcc', ['-O2', '-Wall', '-o', join(dir, 'msgzc'), join(root, 'test/workloads/msgzc.c')]);
+  execFileSync('gcc', ['-O2', '-Wall', '-o', join(dir, 'msgzc'), join(root, 'workloads/msgzc.c')]);
   const run = await runInLab(
     [...LAB_OPTS, ...kernelOpts, '--timeout', '1500', '--rw', dir],
     [join(root, 'test/lab/guest/msgzc-kernel.sh'), dir, join(dir, 'msgzc')],

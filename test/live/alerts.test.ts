@@ -66,7 +66,7 @@ describe.skipIf(skip !== null)(`alert rules in a real Prometheus and Alertmanage
         throw new Error(`${bin} is not installed: run scripts/setup.sh (it installs Debian's prometheus and prometheus-alertmanager)`);
       }
     }
-    execFileSync('make', ['-s', '-C', join(ROOT, 'test', 'workloads')]);
+    execFileSync('make', ['-s', '-C', join(ROOT, 'workloads')]);
     sender = workloadAs('msgzc', 'zcalerts');
     hook = createServer((req, res) => {
       let body = '';

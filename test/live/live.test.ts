@@ -48,7 +48,7 @@ async function traced(c: Case, fault: string, extra: string[] = []) {
   // leak: the workload keeps its socket open that long after sending (matching mode: long
   // enough for the scan, 32 sends per socket and second, to report all 64 before the close)
   const hold = fault === 'leak' ? ['--duration', c.mode === 'match' ? '5' : '3'] : [];
-  const w = await execa(join(ROOT, 'test', 'workloads', c.workload), ['--fault', fault, ...c.args, ...hold, ...extra], { reject: false, timeout: 120_000 });
+  const w = await execa(join(ROOT, 'workloads', c.workload), ['--fault', fault, ...c.args, ...hold, ...extra], { reject: false, timeout: 120_000 });
   const acct = JSON.parse(String(w.stdout).trim().split('\n').at(-1)!);
   await new Promise((r) => setTimeout(r, 1500)); // the last completions and the reorder window
   z.kill('SIGINT');
@@ -67,7 +67,7 @@ const skip = liveSkipReason();
 
 describe.skipIf(skip !== null)(`live tracing on this kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
   beforeAll(() => {
-    execFileSync('make', ['-s', '-C', join(ROOT, 'test', 'workloads')]);
+    execFileSync('make', ['-s', '-C', join(ROOT, 'workloads')]);
   });
 
   for (const c of CASES) {

@@ -17,7 +17,7 @@ let sender = '';
 
 describe.skipIf(skip !== null)(`live --metrics on this kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
   beforeAll(() => {
-    execFileSync('make', ['-s', '-C', join(ROOT, 'test', 'workloads')]);
+    execFileSync('make', ['-s', '-C', join(ROOT, 'workloads')]);
     sender = workloadAs('msgzc', 'zcmetrics');
   });
 

@@ -31,7 +31,7 @@ function asUnit(bounding: string[], extra: string[], env: NodeJS.ProcessEnv = {}
 
 describe.skipIf(skip !== null)(`the systemd unit's command and capabilities${skip ? ` (skipped: ${skip})` : ''}`, () => {
   beforeAll(() => {
-    execFileSync('make', ['-s', '-C', join(ROOT, 'test', 'workloads')]);
+    execFileSync('make', ['-s', '-C', join(ROOT, 'workloads')]);
     sender = workloadAs('msgzc', 'zcservice');
   });
 

@@ -163,7 +163,7 @@ describe.skipIf(unavailable !== null)(`iouring-sendzc live${unavailable ? ` (ski
   let bin = '';
   beforeAll(() => {
     bin = join(mkdtempSync(join(tmpdir(), 'zctrace-iouring-')), 'iouring_zc');
-    execFileSync('gcc', ['-O2', '-Wall', '-o', bin, join(root, 'test/workloads/iouring_zc.c'), '-luring', '-lpthread']);
+    execFileSync('gcc', ['-O2', '-Wall', '-o', bin, join(root, 'workloads/iouring_zc.c'), '-luring', '-lpthread']);
   });
 
   const runs: [string, string[]][] = [

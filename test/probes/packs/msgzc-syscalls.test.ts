@@ -13,7 +13,7 @@ import { Engine } from '../../../src/engine/engine.js';
 import type { EngineRecord, Finding, ZcEvent } from '../../../src/engine/types.js';
 import type { ProbeLine } from '../../../src/probes/pack.js';
 import { ProbeParser } from '../../../src/probes/parse.js';
-import { sentRanges } from '../../../src/probes/packs/user-buffers.js';
+import { sentRanges } from '../../../src/probes/fields.js';
 import { faultKind, freeReason } from '../../helpers/iouring-capture.js';
 import { aheadOf, IdSet, spans } from '../../../src/probes/packs/msgzc-ids.js';
 import { msgzcSyscalls } from '../../../src/probes/packs/msgzc-syscalls.js';
@@ -453,7 +453,7 @@ describe.skipIf(skip !== null)(`msgzc-syscalls live${skip ? ` (skipped: ${skip})
   let bin = '';
   beforeAll(() => {
     bin = join(mkdtempSync(join(tmpdir(), 'zctrace-msgzc-')), 'msgzc');
-    execFileSync('gcc', ['-O2', '-Wall', '-o', bin, join(root, 'test/workloads/msgzc.c')]);
+    execFileSync('gcc', ['-O2', '-Wall', '-o', bin, join(root, 'workloads/msgzc.c')]);
   });
 
   const runs: [string, string[]][] = [

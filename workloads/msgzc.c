@@ -2,7 +2,7 @@
  * msgzc — a MSG_ZEROCOPY sender and a receiver over loopback TCP, with injectable faults.
  * The workload the msgzc-syscalls pack is tested against (probes/msgzc-syscalls.bt).
  *
- * Build:  gcc -O2 -Wall -o msgzc msgzc.c      (or: make -C test/workloads)
+ * Build:  gcc -O2 -Wall -o msgzc msgzc.c      (or: make -C workloads)
  * Run:    ./msgzc [--fault none|leak|early-free|rewrite|reuse|resend|rewrite-quiet|read-into]
  *                 [--read-call read|readv|pread|recvfrom] [--count N] [--size BYTES]
  *                 [--buffers K] [--fault-every M] [--duration SEC] [--slow-receiver]
