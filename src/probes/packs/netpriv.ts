@@ -14,7 +14,7 @@ import { probePath } from '../../util/paths.js';
 import type { Check, HostFacts } from '../host.js';
 import type { PackDescriptor, PackOptions, PackVariant } from '../pack.js';
 import { bpftraceBin } from '../runner.js';
-import { liveModuleMember } from './netpriv-btf.js';
+import { liveModuleMember } from '../btf.js';
 import { kallsyms, registeredCallbacks, SYMBOL_RE, symbolProblem, type Kallsyms } from './netpriv-callbacks.js';
 import { NetprivDecoder } from './netpriv-decoder.js';
 import { generateProgram, REFERENCE_FILE, type CountSpec, type ProgramSpec } from './netpriv-program.js';

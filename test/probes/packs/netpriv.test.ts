@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ZcEvent } from '../../../src/engine/types.js';
 import type { ProbeLine } from '../../../src/probes/pack.js';
-import { moduleMember } from '../../../src/probes/packs/netpriv-btf.js';
+import { moduleMember } from '../../../src/probes/btf.js';
 import { parseKallsyms, parsePointers, resolveCallbacks, symbolProblem, SYMBOL_RE } from '../../../src/probes/packs/netpriv-callbacks.js';
 import { NetprivDecoder } from '../../../src/probes/packs/netpriv-decoder.js';
 import { EXAMPLE, generateProgram, REFERENCE_SPEC } from '../../../src/probes/packs/netpriv-program.js';
