@@ -176,6 +176,17 @@ export class Engine {
     return lt;
   }
 
+  /**
+   * The finished lifetime a late put, done or free of `obj` belongs to (judged against it), or
+   * undefined, counted as untracked, when there is none: its lifetime began before we attached
+   * (or was forgotten by the closed cache).
+   */
+  private late(obj: string): Lifetime | undefined {
+    const old = this.closed.get(obj);
+    if (old === undefined) this.stats.untracked++;
+    return old;
+  }
+
   private onSubmit(e: ZcEvent): void {
     const obj = e.obj as string;
     // A submit on a running lifetime extends it (a ubuf grown by the next send); after its
@@ -215,14 +226,12 @@ export class Engine {
     const obj = e.obj as string;
     const lt = this.open.get(obj);
     if (lt === undefined) {
-      const old = this.closed.get(obj);
-      if (old === undefined) {
-        this.stats.untracked++; // its lifetime began before we attached
-        return;
+      const old = this.late(obj);
+      if (old !== undefined) {
+        old.puts++;
+        old.record(e);
+        this.report(old.freed ? 'use_after_free' : 'underflow', old, e);
       }
-      old.puts++;
-      old.record(e);
-      this.report(old.freed ? 'use_after_free' : 'underflow', old, e);
       return;
     }
     lt.absorb(e);
@@ -243,9 +252,7 @@ export class Engine {
     const obj = e.obj as string;
     const lt = this.open.get(obj);
     if (lt === undefined) {
-      const old = this.closed.get(obj);
-      if (old === undefined) this.stats.untracked++;
-      else old.record(e); // a completion for a buffer already freed: part of its story
+      this.late(obj)?.record(e); // a completion for a buffer already freed: part of its story
       return;
     }
     lt.absorb(e);
@@ -272,9 +279,8 @@ export class Engine {
     const obj = e.obj as string;
     const lt = this.open.get(obj);
     if (lt === undefined) {
-      const old = this.closed.get(obj);
-      if (old === undefined) this.stats.untracked++;
-      else {
+      const old = this.late(obj);
+      if (old !== undefined) {
         old.freed = true;
         old.record(e);
       }
