@@ -2,11 +2,12 @@
 // packs/, and one line here.
 import type { PackDescriptor } from './pack.js';
 import { iouringSendzc } from './packs/iouring-sendzc.js';
+import { kernelTarget } from './packs/kernel-target.js';
 import { msgzcKernel } from './packs/msgzc-kernel.js';
 import { msgzcSyscalls } from './packs/msgzc-syscalls.js';
 import { netpriv } from './packs/netpriv.js';
 
-export const PACKS: readonly PackDescriptor[] = [msgzcSyscalls, iouringSendzc, msgzcKernel, netpriv];
+export const PACKS: readonly PackDescriptor[] = [msgzcSyscalls, iouringSendzc, msgzcKernel, netpriv, kernelTarget];
 
 /** The pack of that name, or undefined. */
 export function findPack(name: string): PackDescriptor | undefined {

@@ -1,0 +1,213 @@
+// The kernel-target pack: a storage target inside the kernel, today nvmet-tcp (the NVMe over TCP
+// target) on kernels that hand pages to TCP with kernel_sendpage (Debian 12's 6.1). Holder = the
+// target's command (its struct nvmet_req); probes/kernel-target.bt follows each data page from
+// the moment it is handed to TCP to the moment its last reference is dropped, and the moment the
+// target drops its own reference (nvmet_tcp_free_cmd_buffers → sgl_free → __free_pages).
+//
+// A use of a command (nvmet-tcp recycles its commands: the decoder numbers each use, obj=REQ#N)
+// is one lifetime: submit/get at each page handed to TCP, a put when TCP holds the page no more
+// (at the target's release when the page count says TCP is done, else at the page's free), done
+// when every page handed to TCP is released by both. Then, when TCP let go first, `free`
+// (reason release) follows: no finding.
+//
+// The target releasing a command while TCP still references its pages is the normal case on
+// loopback (every command in the lab). nvmet-tcp frees those pages to the page allocator, whose
+// count keeps them until TCP drops them: memory-safe, no pool recycles them, nothing rewrites
+// them before a retransmission. So it is counted (stats.releasedHeld), never a finding: the
+// `free` event is left out for such a use (it would make the engine report early_free).
+// A page freed (count 0) while the target still had it (its release not seen) is an underflow:
+// someone dropped a reference they did not own. A use never done is the engine's leak.
+import type { Decoder, Emit, PackDescriptor, ProbeLine } from '../pack.js';
+
+/** One use of a command. */
+interface Use {
+  id: string;
+  /** Pages handed to TCP in this use → whether the target has released it, whether TCP let go. */
+  pages: Map<string, { released: boolean; put: boolean }>;
+  released: number;
+  held: number;
+  /** Pages still referenced by TCP when the target released them. */
+  heldAtRelease: number;
+  done: boolean;
+}
+
+/** Uses tracked at once; beyond, the oldest is dropped (and a `lost` event says so). */
+const MAX_OPEN = 1 << 16;
+
+function int(v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) ? n : undefined;
+}
+
+/** Decodes the kernel-target lines (probes/kernel-target.bt gives the grammar). */
+export class KernelTargetDecoder implements Decoder {
+  /** What the decoder saw that the events do not show (tests, docs, the lab check read it). */
+  readonly stats = {
+    sends: 0,
+    /** Uses of commands (lifetimes). */
+    uses: 0,
+    /** Uses the target released while TCP still referenced at least one of their pages (memory-safe). */
+    releasedHeld: 0,
+    /** Pages the target released while TCP still referenced them. */
+    pagesHeldAtRelease: 0,
+    /** Pages freed before the target released them (underflow). */
+    freedUnderTarget: 0,
+    /** prel/pfree lines for pages no use knows (handed to TCP before the trace began). */
+    untracked: 0,
+    /** TCP's references to a page when the target released it (count - 1) → pages. */
+    refsAtRelease: new Map<number, number>(),
+    /** kernel_sendpage calls per page per use → pages. */
+    sendsPerPage: new Map<number, number>(),
+  };
+  /** The current use of each command address. */
+  private readonly current = new Map<string, Use>();
+  /** Page → the use that handed it to TCP and has not seen it let go. */
+  private readonly pageUse = new Map<string, Use>();
+  private readonly seq = new Map<string, number>();
+  private readonly sendCount = new Map<string, number>();
+
+  decode(line: ProbeLine, emit: Emit): boolean {
+    switch (line.kind) {
+      case 'send': return this.send(line, emit);
+      case 'prel': return this.release(line, emit);
+      case 'pfree': return this.pageFree(line, emit);
+      default: return false;
+    }
+  }
+
+  private send(line: ProbeLine, emit: Emit): boolean {
+    const req = line.fields.get('obj');
+    const page = line.fields.get('page');
+    const bytes = int(line.fields.get('bytes'));
+    if (!req || !page || bytes === undefined) return false;
+    this.stats.sends++;
+    let use = this.current.get(req);
+    // a command used again: its previous use has been released by the target (its pages may
+    // still be held by TCP: that use stays open on its own id)
+    if (use === undefined || (use.pages.size > 0 && use.released === use.pages.size)) {
+      const n = (this.seq.get(req) ?? 0) + 1;
+      this.seq.set(req, n);
+      use = { id: `${req}#${n}`, pages: new Map(), released: 0, held: 0, heldAtRelease: 0, done: false };
+      this.current.set(req, use);
+      this.stats.uses++;
+      if (this.current.size > MAX_OPEN) {
+        const oldest = this.current.keys().next().value as string;
+        this.current.delete(oldest);
+        emit({ t: line.t, ev: 'lost', n: 1 });
+      }
+    }
+    emit({ t: line.t, ev: 'submit', obj: use.id, bytes });
+    const key = `${use.id} ${page}`;
+    this.sendCount.set(key, (this.sendCount.get(key) ?? 0) + 1);
+    if (!use.pages.has(page)) {
+      use.pages.set(page, { released: false, put: false });
+      use.held++;
+      this.pageUse.set(page, use);
+      emit({ t: line.t, ev: 'get', obj: use.id, page, ref: use.held });
+    }
+    return true;
+  }
+
+  /** The target drops its reference to a page (prel): TCP too when the count was 1. */
+  private release(line: ProbeLine, emit: Emit): boolean {
+    const page = line.fields.get('page');
+    const ref = int(line.fields.get('ref'));
+    if (!page || ref === undefined) return false;
+    const use = this.pageUse.get(page);
+    const p = use?.pages.get(page);
+    if (use === undefined || p === undefined || p.released) {
+      this.stats.untracked++;
+      return true;
+    }
+    p.released = true;
+    use.released++;
+    const tcp = Math.max(0, ref - 1);
+    this.stats.refsAtRelease.set(tcp, (this.stats.refsAtRelease.get(tcp) ?? 0) + 1);
+    if (tcp > 0) {
+      use.heldAtRelease++;
+      this.stats.pagesHeldAtRelease++;
+      if (use.heldAtRelease === 1) this.stats.releasedHeld++;
+    } else {
+      this.put(use, page, line.t, emit);
+    }
+    this.maybeDone(use, line.t, emit);
+    return true;
+  }
+
+  /** A page handed to TCP reached count 0 outside the target's release. */
+  private pageFree(line: ProbeLine, emit: Emit): boolean {
+    const page = line.fields.get('page');
+    if (!page) return false;
+    const use = this.pageUse.get(page);
+    const p = use?.pages.get(page);
+    if (use === undefined || p === undefined) {
+      this.stats.untracked++;
+      return true;
+    }
+    if (!p.released) {
+      // freed while the target still had it: a reference dropped by someone who did not own it
+      this.stats.freedUnderTarget++;
+      p.released = true;
+      use.released++;
+      p.put = true;
+      this.pageUse.delete(page);
+      use.held--;
+      emit({ t: line.t, ev: 'put', obj: use.id, page, ref: -1 });
+      use.held = Math.max(0, use.held);
+    } else {
+      this.put(use, page, line.t, emit);
+    }
+    this.maybeDone(use, line.t, emit);
+    return true;
+  }
+
+  private put(use: Use, page: string, t: number, emit: Emit): void {
+    const p = use.pages.get(page);
+    if (p === undefined || p.put) return;
+    p.put = true;
+    use.held--;
+    this.pageUse.delete(page);
+    emit({ t, ev: 'put', obj: use.id, page, ref: use.held });
+  }
+
+  /** Every page handed to TCP released by the target and let go by TCP: the use is over. */
+  private maybeDone(use: Use, t: number, emit: Emit): void {
+    if (use.done || use.held > 0 || use.released < use.pages.size) return;
+    use.done = true;
+    emit({ t, ev: 'done', obj: use.id });
+    // the target let go after TCP: its release is part of the story, and no finding
+    if (use.heldAtRelease === 0) emit({ t, ev: 'free', obj: use.id, reason: 'release' });
+    for (const page of use.pages.keys()) {
+      const key = `${use.id} ${page}`;
+      const n = this.sendCount.get(key) ?? 0;
+      this.sendCount.delete(key);
+      this.stats.sendsPerPage.set(n, (this.stats.sendsPerPage.get(n) ?? 0) + 1);
+    }
+    const req = use.id.slice(0, use.id.indexOf('#'));
+    if (this.current.get(req) === use) this.current.delete(req);
+  }
+}
+
+/** Kernel functions the program probes (nvmet_tcp_queue_response: the nvmet_tcp module, loaded). */
+const FUNCTIONS = ['nvmet_tcp_queue_response', 'kernel_sendpage', '__free_pages', 'free_unref_page'];
+
+/** The pack's descriptor, for registry.ts. */
+export const kernelTarget: PackDescriptor = {
+  name: 'kernel-target',
+  description: 'the kernel\'s NVMe/TCP target (nvmet-tcp) handing its commands\' data pages to TCP: each page from kernel_sendpage to its last reference, and the target\'s release (kprobes + BTF; 6.1)',
+  holder: '<struct nvmet_req address>#<use>: one use of an nvmet-tcp command (nvmet-tcp recycles its commands)',
+  file: 'kernel-target.bt',
+  requires: [{ kind: 'kprobes' }, { kind: 'btf' }, ...FUNCTIONS.map((name) => ({ kind: 'function' as const, name }))],
+  // never chosen by --pack auto over the packs that follow an application's sends
+  priority: 10,
+  blindSpots: [
+    'nvmet-tcp only (LIO iSCSI, iscsi_target_mod, is not followed yet); kernels before 6.5, which hand pages to TCP with kernel_sendpage (from 6.5 nvmet-tcp sends with sendmsg(MSG_SPLICE_PAGES) and kernel_sendpage is gone)',
+    'a command\'s pages are learnt when its response is queued (nvmet_tcp_queue_response): the first 64 scatterlist entries (256 KiB of 4 KiB pages); commands queued before the trace began are not followed',
+    'TCP\'s references are read from the page count when the target releases a page (count - 1), not followed one by one: skb clones, splits and the receiver\'s queue on loopback all count; a reference taken by something other than TCP counts as TCP\'s',
+    'the target releasing a command while TCP still references its pages is counted, not reported: nvmet-tcp frees them to the page allocator, whose count keeps them until TCP lets go (memory-safe; no target pool recycles them)',
+    'header and response PDUs (page_frag memory) and the data digest are not followed, only the command\'s data pages',
+    'BPF maps hold BPFTRACE_MAP_KEYS_MAX pages (4096 by default: 16 MiB in flight or queued)',
+  ],
+  createDecoder: () => new KernelTargetDecoder(),
+};
