@@ -2,6 +2,7 @@
 // here, so a bad value is a usage error that names the flag, never a strange result.
 import ms from 'ms';
 import { FINDING_KINDS, type FindingKind } from '../engine/types.js';
+import type { Speed } from '../run/tui-replay.js';
 import { UsageError } from '../util/errors.js';
 
 /** "500ms", "10s", "2m", "1h" → nanoseconds. A bare number is refused (which unit?). */
@@ -72,4 +73,14 @@ export function parseListen(flag: string, v: string): { host: string; port: numb
   if (!m) throw new UsageError(`${flag}: "${v}" is not HOST:PORT or PORT`, 'e.g. 9464 (127.0.0.1 only), 127.0.0.1:9464, 0.0.0.0:9464 to be scraped from other hosts');
   const port = parseIntIn(flag, m[2], 0, 65535);
   return { host: m[1] === undefined ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+/** "10x", "0.5x", "10", "max" → a speed; anything else is a usage error naming the flag. */
+export function parseSpeed(flag: string, v: string): Speed {
+  const s = v.trim().toLowerCase();
+  if (s === 'max') return 'max';
+  const m = /^([0-9]+(\.[0-9]+)?)x?$/.exec(s);
+  const n = m ? Number(m[1]) : NaN;
+  if (!(n >= 0.01 && n <= 1e6)) throw new UsageError(`${flag}: "${v}" is not a speed`, 'write a factor of real time such as 1x, 10x, 0.5x, or max');
+  return n;
 }

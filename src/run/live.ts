@@ -19,7 +19,7 @@ import type { Rotation } from '../util/segmented-file.js';
 import { packageVersion, probePath } from '../util/paths.js';
 import type { JsonSink, StartRecord } from '../sinks/json.js';
 import { Analysis, type AnalysisOptions } from './analysis.js';
-import { StatusLine } from './status.js';
+import { StatusLine } from '../sinks/status.js';
 import type { Layout } from '../sinks/dashboard/layout.js';
 import type { Metrics } from '../sinks/metrics.js';
 import type { MetricsServer } from '../sinks/metrics-server.js';

@@ -1,10 +1,9 @@
 // `zctrace replay FILE`: a trace file through the engine, with a progress line on a terminal.
-import { statSync } from 'node:fs';
 import type { FindingKind } from '../engine/types.js';
 import { TraceReader, type BadLineMode } from '../trace/reader.js';
 import type { TraceHeader } from '../trace/header.js';
 import { missingSegments, traceInputs } from '../trace/inputs.js';
-import { fmtCount } from '../util/format.js';
+import { Progress } from '../sinks/progress.js';
 import { Analysis } from './analysis.js';
 
 export interface ReplayOptions {
@@ -54,22 +53,4 @@ export async function replayFile(args: string | string[], opts: ReplayOptions): 
     notes, badLines, truncated, source, ended: 'end of input',
   });
   return { failHit: analysis.failHit };
-}
-
-/** A one-line progress meter on stderr, redrawn at most twice a second. */
-class Progress {
-  private last = 0;
-  private readonly size: number;
-  constructor(private readonly file: string) {
-    this.size = statSync(file).size;
-  }
-  update(events: number): void {
-    const now = Date.now();
-    if (now - this.last < 500) return;
-    this.last = now;
-    process.stderr.write(`\r\x1b[Kreading ${this.file} (${(this.size / 1048576).toFixed(0)} MiB): ${fmtCount(events)} events`);
-  }
-  done(): void {
-    if (this.last > 0) process.stderr.write('\r\x1b[K');
-  }
 }

@@ -13,7 +13,6 @@ import type { Layout } from '../sinks/dashboard/layout.js';
 import type { DashboardSource, ReplayControls, SourceFacts } from '../sinks/dashboard/source.js';
 import type { TerminalIO } from '../sinks/dashboard/terminal.js';
 import { TraceReader, type BadLineMode } from '../trace/reader.js';
-import { UsageError } from '../util/errors.js';
 import { fmtCount, fmtNs } from '../util/format.js';
 import { Analysis } from './analysis.js';
 
@@ -24,16 +23,6 @@ export type Speed = number | 'max';
 const LADDER = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 /** Longest stretch of work at full speed before keys and the scheduler get a turn (ms). */
 const SLICE_MS = 20;
-
-/** "10x", "0.5x", "10", "max" → a speed; anything else is a usage error naming the flag. */
-export function parseSpeed(flag: string, v: string): Speed {
-  const s = v.trim().toLowerCase();
-  if (s === 'max') return 'max';
-  const m = /^([0-9]+(\.[0-9]+)?)x?$/.exec(s);
-  const n = m ? Number(m[1]) : NaN;
-  if (!(n >= 0.01 && n <= 1e6)) throw new UsageError(`${flag}: "${v}" is not a speed`, 'write a factor of real time such as 1x, 10x, 0.5x, or max');
-  return n;
-}
 
 /** Options of a dashboard replay. */
 export interface TuiReplayOptions {

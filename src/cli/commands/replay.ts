@@ -4,7 +4,7 @@
 import { type Command, Option } from 'commander';
 import { UsageError } from '../../util/errors.js';
 import { EXIT } from '../exit-codes.js';
-import { parseChoice, parseDuration } from '../options.js';
+import { parseChoice, parseDuration, parseSpeed } from '../options.js';
 import { addAnalysisOptions, analysisOptions } from './common.js';
 
 export function registerReplay(program: Command): void {
@@ -26,7 +26,7 @@ export function registerReplay(program: Command): void {
       if (files.length > 1) throw new UsageError('--tui replays one file', 'give one trace file');
       if (o.json === true) throw new UsageError('--tui and --json do not go together', 'drop one of them');
       // Loaded only here: blessed-contrib takes most of a second to import.
-      const [{ parseSpeed, replayTui }, { loadLayout }] = await Promise.all([import('../../run/tui-replay.js'), import('../../sinks/dashboard/layout.js')]);
+      const [{ replayTui }, { loadLayout }] = await Promise.all([import('../../run/tui-replay.js'), import('../../sinks/dashboard/layout.js')]);
       const r = await replayTui({
         file, ...analysisOptions(o),
         onBadLine: parseChoice('--on-bad-line', String(o.onBadLine), ['error', 'skip', 'warn'] as const),

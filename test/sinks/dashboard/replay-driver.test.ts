@@ -4,11 +4,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSpeed, replayTui, type TuiReplayOptions } from '../../../src/run/tui-replay.js';
+import { replayTui, type TuiReplayOptions } from '../../../src/run/tui-replay.js';
 import type { Dashboard } from '../../../src/sinks/dashboard/dashboard.js';
 import { newHeader } from '../../../src/trace/header.js';
 import { TraceWriter } from '../../../src/trace/writer.js';
-import { UsageError } from '../../../src/util/errors.js';
 import { ROOT } from '../../helpers/cli.js';
 import { fakeTerminal, fastLayout, screenWith, sleep } from './fake-terminal.js';
 
@@ -103,13 +102,5 @@ describe('replay under the dashboard', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     term.type('q');
     await done;
-  });
-
-  it('--speed values', () => {
-    expect(parseSpeed('--speed', '10x')).toBe(10);
-    expect(parseSpeed('--speed', '0.5')).toBe(0.5);
-    expect(parseSpeed('--speed', 'MAX')).toBe('max');
-    expect(() => parseSpeed('--speed', 'fast')).toThrow(UsageError);
-    expect(() => parseSpeed('--speed', '0x')).toThrow('--speed: "0x" is not a speed');
   });
 });
