@@ -83,10 +83,13 @@ describe.skipIf(skip !== null)(`live tracing on this kernel${skip ? ` (skipped: 
           expect(submits.length).toBe(acct.sends);
           const done = lines.filter((e) => e.ev === 'done' && mine.has(e.obj));
           // With --fault leak the io_uring notifications held back arrive when the workload exits,
-          // after it counted: zctrace sees those too.
-          if (fault === 'leak') expect(done.length).toBeGreaterThanOrEqual(acct.completions);
+          // after it counted: zctrace sees every send's; msgzc never reads its error queue, so
+          // msgzc-syscalls (which reads completions there) sees none, as the workload counted.
+          if (fault === 'leak' && c.pack === 'iouring-sendzc') expect(done.length).toBe(acct.sends);
           else expect(done.length).toBe(acct.completions);
-          expect(done.filter((e) => e.copied).length).toBeGreaterThanOrEqual(fault === 'leak' ? 0 : acct.copied);
+          // every completion the workload saw copied (loopback) zctrace saw copied, and the ones
+          // released at exit may say so too
+          expect(done.filter((e) => e.copied).length).toBeGreaterThanOrEqual(acct.copied);
         } else {
           // matching: the kernel counted the clean sends; only the faulted ones (and the first
           // copied one) came as events. Every send is one lifetime all the same.
