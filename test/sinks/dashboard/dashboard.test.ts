@@ -155,20 +155,30 @@ describe('keys', () => {
   });
 });
 
+/** What `f` throws; a test failure when it throws nothing (so no assertion is ever skipped). */
+function thrown(f: () => unknown): UsageError {
+  try {
+    f();
+  } catch (e) {
+    return e as UsageError;
+  }
+  throw new Error('expected a throw, nothing was thrown');
+}
+
 describe('terminal rules', () => {
   it('not a terminal: a UsageError naming stdout, with the headless suggestion', () => {
     const d = new Dashboard({ layout: fastLayout('default'), source: engineSource(engineWith([])), io: fakeTerminal(120, 40, false), instead: { headless: 'use --headless' } });
-    expect(() => d.open()).toThrow(UsageError);
-    try { d.open(); } catch (e) {
-      expect((e as UsageError).message).toBe('the dashboard needs a terminal, and stdout is not one');
-      expect((e as UsageError).hint).toBe('use --headless');
-    }
+    const e = thrown(() => d.open());
+    expect(e).toBeInstanceOf(UsageError);
+    expect(e).toMatchObject({ message: 'the dashboard needs a terminal, and stdout is not one', hint: 'use --headless' });
   });
 
   it('too small: a UsageError with the sizes, suggesting compact and headless', () => {
     const d = new Dashboard({ layout: fastLayout('default'), source: engineSource(engineWith([])), io: fakeTerminal(90, 24), instead: { headless: 'use --headless' } });
-    expect(() => d.open()).toThrow('the terminal is 90x24; the "default" dashboard needs at least 100x30');
-    try { d.open(); } catch (e) { expect((e as UsageError).hint).toMatch(/--dashboard compact.*--headless/); }
+    const e = thrown(() => d.open());
+    expect(e).toBeInstanceOf(UsageError);
+    expect(e.message).toBe('the terminal is 90x24; the "default" dashboard needs at least 100x30');
+    expect(e.hint).toMatch(/--dashboard compact.*--headless/);
   });
 
   it('shrunk below the minimum while running: a message instead of panels, and back when enlarged', async () => {
