@@ -2,15 +2,10 @@
 // every pack's decoder can hand them here and handle only its own kinds.
 import type { EventKind, ZcEvent } from '../engine/types.js';
 import type { Emit, ProbeLine } from './pack.js';
+import { int } from './fields.js';
 import { collectFields } from './parse.js';
 
 const STANDARD = new Set<string>(['submit', 'get', 'put', 'done', 'free', 'close', 'send_error']);
-
-function int(v: string | undefined): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  return Number.isInteger(n) ? n : undefined;
-}
 
 // The keys of the standard fields, looked up in one pass over the line (collectFields).
 const KEYS = ['obj', 'bytes', 'pid', 'comm', 'sock', 'page', 'ref', 'copied', 'reason', 'errno'] as const;

@@ -9,7 +9,8 @@ import { constants as osConstants } from 'node:os';
 import type { ZcEvent } from '../../engine/types.js';
 import type { Decoder, Emit, PackDescriptor, ProbeLine } from '../pack.js';
 import { pageSpan } from './inflight-ranges.js';
-import { callName, hexOrDec as big, UserBuffers, writtenRanges } from './user-buffers.js';
+import { big, callName, int, writtenRanges } from '../fields.js';
+import { UserBuffers } from './user-buffers.js';
 import { Changes, describe, heldFacts, MatchMaps } from './matching.js';
 
 let errnoNames: Map<number, string> | undefined;
@@ -23,12 +24,6 @@ export function errnoName(n: number): string {
     }
   }
   return errnoNames.get(n) ?? `ERRNO_${n}`;
-}
-
-function int(v: string | undefined): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  return Number.isInteger(n) ? n : undefined;
 }
 
 /** Decodes submit / done / result / unmap lines into events; see probes/iouring-sendzc.bt. */

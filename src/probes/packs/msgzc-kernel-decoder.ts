@@ -40,8 +40,9 @@ import type { ZcEvent } from '../../engine/types.js';
 import type { Decoder, Emit, ProbeLine } from '../pack.js';
 import { InflightRanges, pageSpan } from './inflight-ranges.js';
 import { spans } from './msgzc-ids.js';
-import { big, int, KINDS, parsePages, sentRanges, wellFormed } from './msgzc-kernel-lines.js';
-import { callName, raceWhy, writtenRanges, ZERO_WHY } from './user-buffers.js';
+import { big, callName, int, sentRanges, writtenRanges } from '../fields.js';
+import { KINDS, parsePages, wellFormed } from './msgzc-kernel-lines.js';
+import { raceWhy, ZERO_WHY } from './user-buffers.js';
 import { Reorder } from '../reorder.js';
 
 /** How long a line waits for earlier lines from other CPUs (trace time). 0: not at all, since
@@ -221,7 +222,7 @@ export class MsgzcKernelDecoder implements Decoder {
     this.ended.delete(obj);
     // A send of bytes still in flight: the same bytes again is a resend; changed bytes were
     // rewritten under the older ubuf (its pages are still TCP's), an early free.
-    const ranges = sentRanges(f, bytes);
+    const ranges = sentRanges(f, bytes, 2);
     const fp = f.get('fp');
     let resend = false;
     const seen = new Set<string>();

@@ -2,8 +2,8 @@
 // the parsing of the compound fields (page lists, iovec ranges). The decoder refuses a line
 // that fails these checks, so bpftrace output that does not match the program is reported as
 // a bad line at once, before it is held for reordering.
-import type { LineFields, ProbeLine } from '../pack.js';
-import { hexOrDec as big } from './user-buffers.js';
+import type { ProbeLine } from '../pack.js';
+import { big, int } from '../fields.js';
 
 /** Every line kind of the programs (probes/msgzc-kernel*.bt, their Output: headers). */
 export const KINDS = new Set(['submit', 'put', 'frags', 'copy', 'done', 'read', 'skfree', 'unmap', 'exit', 'hb', 'hist', 'rewrite', 'write']);
@@ -23,15 +23,6 @@ const NEED: Record<string, string[]> = {
   write: ['dt', 'pid', 'addr', 'len'],
 };
 const NUMERIC = new Set(['new', 'id', 'n', 'bytes', 'pid', 'ref', 'lo', 'hi', 'copied', 'len', 'len1', 'niov', 'dt']);
-
-/** A decimal field, or undefined. */
-export const int = (v: string | undefined): number | undefined => {
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  return Number.isInteger(n) ? n : undefined;
-};
-/** A hex or decimal field as a BigInt (addresses, lengths), or undefined. */
-export { big };
 
 /** Checks a line has the fields its kind needs, with numbers where numbers belong. */
 export function wellFormed(line: ProbeLine): boolean {
@@ -56,21 +47,6 @@ export function parsePages(s: string, n: number): { page: string; count: number 
     if (colon <= 0) continue;
     const count = Number(pair.slice(colon + 1));
     out.push({ page: pair.slice(0, colon), count: Number.isInteger(count) ? count : 0 });
-  }
-  return out;
-}
-
-/** The user ranges of a submit line (addr/len, addr1/len1), clipped to the bytes sent. */
-export function sentRanges(f: LineFields, bytes: number): [bigint, bigint][] {
-  const out: [bigint, bigint][] = [];
-  let left = BigInt(bytes);
-  for (const sfx of ['', '1']) {
-    const addr = big(f.get(`addr${sfx}`));
-    let len = big(f.get(`len${sfx}`));
-    if (addr === undefined || len === undefined || addr === 0n || left <= 0n) break;
-    if (len > left) len = left;
-    if (len > 0n) out.push([addr, len]);
-    left -= len;
   }
   return out;
 }

@@ -13,7 +13,8 @@ import { REORDER_WINDOW_NS } from '../reorder.js';
 import { standardEvent } from '../standard.js';
 import { pageSpan } from './inflight-ranges.js';
 import { aheadOf, EarlyDones, IdSet } from './msgzc-ids.js';
-import { callName, hexOrDec, sentRanges, UserBuffers, writtenRanges } from './user-buffers.js';
+import { big, callName, int, sentRanges, writtenRanges } from '../fields.js';
+import { UserBuffers } from './user-buffers.js';
 import { Changes, describe, heldFacts, MatchMaps } from './matching.js';
 
 /** Sockets tracked at once (each: its in-flight ids as intervals). */
@@ -32,12 +33,6 @@ interface Sock {
   /** Matching mode: the sender that made it, from its `sock` line. */
   pid?: number;
   comm?: string;
-}
-
-function num(v: string | undefined): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  return Number.isInteger(n) ? n : undefined;
 }
 
 /** Decodes the msgzc-syscalls lines into events; see probes/msgzc-syscalls.bt for the grammar. */
@@ -94,10 +89,10 @@ export class MsgzcSyscallsDecoder implements Decoder {
     const f = line.fields;
     const obj = f.get('obj') ?? '';
     const hash = obj.lastIndexOf('#');
-    const id = num(obj.slice(hash + 1));
+    const id = int(obj.slice(hash + 1));
     const h = heldFacts(f);
-    const pid = num(f.get('pid'));
-    const bytes = num(f.get('bytes'));
+    const pid = int(f.get('pid'));
+    const bytes = int(f.get('bytes'));
     if (!obj.startsWith('sk:') || hash < 0 || id === undefined || h === undefined || pid === undefined) return false;
     const sk = obj.slice(3, hash);
     const t = line.t;
@@ -125,16 +120,16 @@ export class MsgzcSyscallsDecoder implements Decoder {
     const f = line.fields;
     const obj = f.get('obj') ?? '';
     const hash = obj.lastIndexOf('#');
-    const id = num(obj.slice(hash + 1));
-    const age = num(f.get('age'));
+    const id = int(obj.slice(hash + 1));
+    const age = int(f.get('age'));
     if (!obj.startsWith('sk:') || hash < 0 || id === undefined || age === undefined) return false;
     const sk = obj.slice(3, hash);
     const s = this.sock(sk, line.t, emit);
     if (s.inflight.has(id)) return true;
     const e: ZcEvent = { t: line.t, ev: 'submit', obj, start: Math.max(0, line.t - age) };
-    const pid = num(f.get('pid'));
+    const pid = int(f.get('pid'));
     if (pid !== undefined && pid > 0) e.pid = pid;
-    const bytes = num(f.get('bytes'));
+    const bytes = int(f.get('bytes'));
     if (bytes !== undefined) e.bytes = bytes;
     describe(e, this.maps.names.get(sk));
     emit(e);
@@ -148,7 +143,7 @@ export class MsgzcSyscallsDecoder implements Decoder {
     const e = standardEvent(line);
     const obj = e?.obj ?? '';
     const hash = obj.lastIndexOf('#');
-    const id = num(obj.slice(hash + 1));
+    const id = int(obj.slice(hash + 1));
     if (e === undefined || !obj.startsWith('sk:') || hash < 0 || id === undefined) return false;
     const sk = obj.slice(3, hash);
     if (e.pid !== undefined) {
@@ -165,11 +160,11 @@ export class MsgzcSyscallsDecoder implements Decoder {
   private submits(line: ProbeLine, emit: Emit): boolean {
     const f = line.fields;
     const sk = f.get('sk');
-    const lo = num(f.get('lo'));
-    const hi = num(f.get('hi'));
+    const lo = int(f.get('lo'));
+    const hi = int(f.get('hi'));
     if (!sk || lo === undefined || hi === undefined) return false;
     const base: ZcEvent = { t: line.t, ev: 'submit' };
-    const pid = num(f.get('pid'));
+    const pid = int(f.get('pid'));
     if (pid !== undefined) base.pid = pid;
     const comm = f.get('comm');
     if (comm) base.comm = comm;
@@ -190,8 +185,8 @@ export class MsgzcSyscallsDecoder implements Decoder {
   private zcdone(line: ProbeLine, emit: Emit): boolean {
     const f = line.fields;
     const sk = f.get('sk');
-    const lo = num(f.get('lo'));
-    const hi = num(f.get('hi'));
+    const lo = int(f.get('lo'));
+    const hi = int(f.get('hi'));
     if (!sk || lo === undefined || hi === undefined) return false;
     const copied = f.get('copied') === '1';
     const s = this.sock(sk, line.t, emit);
@@ -205,9 +200,9 @@ export class MsgzcSyscallsDecoder implements Decoder {
   // munmap / madvise(DONTNEED, FREE, …) that succeeded: every in-flight buffer of that process
   // the page-rounded range meets is freed under TCP's feet.
   private unmap(line: ProbeLine, emit: Emit): boolean {
-    const pid = num(line.fields.get('pid'));
-    const addr = hexOrDec(line.fields.get('addr'));
-    const len = hexOrDec(line.fields.get('len'));
+    const pid = int(line.fields.get('pid'));
+    const addr = big(line.fields.get('addr'));
+    const len = big(line.fields.get('len'));
     if (pid === undefined || addr === undefined || len === undefined) return false;
     const [start, end] = pageSpan(addr, len);
     const reason = line.fields.get('reason') === 'madvise' ? 'madvise' : 'unmap';
@@ -241,7 +236,7 @@ export class MsgzcSyscallsDecoder implements Decoder {
     const s = this.socks.get(sk);
     // matching mode: the kernel counted the sends it still held (those the decoder was handed
     // are among them: they get their close event here)
-    const abandoned = num(line.fields.get('abandoned')) ?? 0;
+    const abandoned = int(line.fields.get('abandoned')) ?? 0;
     let drained = 0;
     if (s !== undefined) this.socks.delete(sk);
     for (const [a, b] of s?.inflight.drain() ?? []) {
@@ -265,7 +260,7 @@ export class MsgzcSyscallsDecoder implements Decoder {
   // The process is gone with its address space (and a new one may get its pid): its buffers
   // can no longer be unmapped. Its holders stay open until their socket closes.
   private exit(line: ProbeLine): boolean {
-    const pid = num(line.fields.get('pid'));
+    const pid = int(line.fields.get('pid'));
     if (pid === undefined) return false;
     this.buffers.forgetPid(pid);
     return true;

@@ -20,6 +20,7 @@
 // Without the owner's count (an unknown owner module) done is the seen references reaching zero,
 // and with no free function either, so a holder whose last reference is a guard is still closed.
 import type { ZcEvent } from '../../engine/types.js';
+import { int } from '../fields.js';
 import type { Decoder, Emit, ProbeLine } from '../pack.js';
 
 /** Holders tracked at once; beyond, the oldest is dropped (and a `lost` event says so). */
@@ -34,12 +35,6 @@ interface Holder {
   partial: boolean;
   done: boolean;
   freed: boolean;
-}
-
-function int(v: string | undefined): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  return Number.isInteger(n) ? n : undefined;
 }
 
 /** Decodes the netpriv lines (probes/netpriv.bt gives the grammar). */

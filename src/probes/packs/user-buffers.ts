@@ -18,7 +18,7 @@
 // reports no error), and a read that ran while the send was made may have come first.
 // Lines reach a decoder in time order (src/probes/reorder.ts).
 import type { Emit, LineFields, ProbeLine } from '../pack.js';
-import { collectFields } from '../parse.js';
+import { callName, writtenRanges } from '../fields.js';
 import { InflightRanges } from './inflight-ranges.js';
 
 /** Holders whose buffer ranges are remembered at once; beyond it the oldest are forgotten. */
@@ -242,54 +242,4 @@ export class UserBuffers {
     if (unsure !== undefined) e.unsure = unsure;
     emit(e);
   }
-}
-
-const RANGE_KEYS = ['addr', 'len', 'addr1', 'len1', 'addr2', 'len2', 'addr3', 'len3'] as const;
-const rangeVals: (string | undefined)[] = [];
-
-// The ranges of recent sends by their raw field strings: a sender resends the same few buffers,
-// and parsing them into BigInts for every send was a tenth of the live path's allocations.
-interface RangesMemo { raw: (string | undefined)[]; bytes: number | undefined; max: number; ranges: [bigint, bigint][] }
-const rangesMemo = new Map<string, RangesMemo>();
-
-/**
- * The ranges a send line names (addr/len, addr1/len1 … addr3/len3), clipped to `bytes`. The
- * array may be shared with earlier calls for the same fields: callers must not change it.
- */
-export function sentRanges(f: LineFields, bytes: number | undefined, max = 4): [bigint, bigint][] {
-  collectFields(f, RANGE_KEYS, rangeVals);
-  const addr0 = rangeVals[0];
-  if (addr0 === undefined) return [];
-  const m = rangesMemo.get(addr0);
-  if (m !== undefined && m.bytes === bytes && m.max === max && m.raw.every((v, i) => v === rangeVals[i])) return m.ranges;
-  const out: [bigint, bigint][] = [];
-  let left = bytes !== undefined ? BigInt(bytes) : undefined;
-  for (let i = 0; i < max; i++) {
-    const addr = hexOrDec(rangeVals[2 * i]);
-    let len = hexOrDec(rangeVals[2 * i + 1]);
-    if (addr === undefined || len === undefined) break;
-    if (left !== undefined && len > left) len = left;
-    if (len > 0n) out.push([addr, len]);
-    if (left !== undefined && (left -= len) <= 0n) break;
-  }
-  if (rangesMemo.size >= 1024) rangesMemo.clear();
-  rangesMemo.set(addr0, { raw: rangeVals.slice(), bytes, max, ranges: out });
-  return out;
-}
-
-/** A write line's ranges (addr/len, addr1/len1), zero-length ones left out. */
-export function writtenRanges(f: LineFields): [bigint, bigint][] {
-  return sentRanges(f, undefined, 2);
-}
-
-/** The call a write line names: `tracepoint:syscalls:sys_exit_read` → `read`. */
-export function callName(v: string | undefined): string {
-  if (v === undefined || v === '') return 'write';
-  const i = v.lastIndexOf('sys_exit_');
-  return i >= 0 ? v.slice(i + 'sys_exit_'.length) : v;
-}
-
-/** A BigInt from `0x…` or decimal, or undefined. */
-export function hexOrDec(v: string | undefined): bigint | undefined {
-  return v !== undefined && /^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v) ? BigInt(v) : undefined;
 }

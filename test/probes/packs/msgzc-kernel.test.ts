@@ -7,7 +7,8 @@ import type { HostFacts } from '../../../src/probes/host.js';
 import type { ProbeLine } from '../../../src/probes/pack.js';
 import { chooseVariant, msgzcKernel } from '../../../src/probes/packs/msgzc-kernel.js';
 import { MsgzcKernelDecoder } from '../../../src/probes/packs/msgzc-kernel-decoder.js';
-import { parsePages, sentRanges } from '../../../src/probes/packs/msgzc-kernel-lines.js';
+import { sentRanges } from '../../../src/probes/fields.js';
+import { parsePages } from '../../../src/probes/packs/msgzc-kernel-lines.js';
 import { ProbeParser } from '../../../src/probes/parse.js';
 import { Reorder } from '../../../src/probes/reorder.js';
 import { decodeWith } from '../../helpers/pack-lines.js';
@@ -275,8 +276,8 @@ describe('msgzc-kernel decoder', () => {
   it('parses pages and clips ranges', () => {
     expect(parsePages('0xa:1,0xb:0,0x0:0', 2)).toEqual([{ page: '0xa', count: 1 }, { page: '0xb', count: 0 }]);
     const f = new Map([['addr', '0x1000'], ['len', '100'], ['addr1', '0x9000'], ['len1', '100']]);
-    expect(sentRanges(f, 150)).toEqual([[0x1000n, 100n], [0x9000n, 50n]]);
-    expect(sentRanges(new Map([['addr', '0x0'], ['len', '0']]), 10)).toEqual([]);
+    expect(sentRanges(f, 150, 2)).toEqual([[0x1000n, 100n], [0x9000n, 50n]]);
+    expect(sentRanges(new Map([['addr', '0x0'], ['len', '0']]), 10, 2)).toEqual([]);
   });
 });
 
