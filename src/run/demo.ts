@@ -66,8 +66,8 @@ export async function workloadFor(pack: string): Promise<string> {
   const dir = buildDir(src, name);
   const bin = join(dir, name);
   if (!existsSync(bin)) {
-    // make in the build folder with the package's Makefile, finding the sources by VPATH
-    const r = await execa('make', ['-s', '-C', dir, '-f', join(src, 'Makefile'), `VPATH=${src}`, name], { reject: false, all: true });
+    // make in the build folder with the package's Makefile (which reads the sources beside it)
+    const r = await execa('make', ['-s', '-C', dir, '-f', join(src, 'Makefile'), name], { reject: false, all: true });
     if (r.exitCode !== 0) {
       throw new WorkloadError(`building the demo workload ${name} failed: ${String(r.all).trim().split('\n').slice(-3).join(' | ')}`,
         'install a C compiler and liburing: apt-get install gcc make liburing-dev');
