@@ -59,7 +59,7 @@ async function baseline(lines: string): Promise<{ cpu: number; lines: number }> 
 
 /** zctrace live on the firehose: Node CPU seconds from attach to the last event, and events. */
 async function traced(lines: string): Promise<{ cpu: number; events: number; lines: number }> {
-  const z = execa(process.execPath, [bin, 'live', '--pack', pack, '--headless', '--interval', '200ms', '--leak-after', '1h'], {
+  const z = execa(process.execPath, [bin, 'live', '--pack', pack, '--mode', 'stream', '--headless', '--interval', '200ms', '--leak-after', '1h'], {
     reject: false, cwd: root, env: { ZCTRACE_BPFTRACE: firehose, FIREHOSE_LINES: lines },
   });
   let cpu0 = -1;
