@@ -4,12 +4,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { replayTui, type TuiReplayOptions } from '../../../src/run/tui-replay.js';
-import type { Dashboard } from '../../../src/sinks/dashboard/dashboard.js';
-import { newHeader } from '../../../src/trace/header.js';
-import { TraceWriter } from '../../../src/trace/writer.js';
-import { ROOT } from '../../helpers/cli.js';
-import { fakeTerminal, fastLayout, screenWith, sleep } from './fake-terminal.js';
+import { replayTui, type TuiReplayOptions } from '../../src/run/tui-replay.js';
+import type { Dashboard } from '../../src/sinks/dashboard/dashboard.js';
+import { newHeader } from '../../src/trace/header.js';
+import { TraceWriter } from '../../src/trace/writer.js';
+import { ROOT } from '../helpers/cli.js';
+import { fakeTerminal, fastLayout, screenWith, sleep } from '../sinks/dashboard/fake-terminal.js';
 
 const EXAMPLE = join(ROOT, 'examples', 'demo.trace.gz');
 const dir = mkdtempSync(join(tmpdir(), 'zctrace-tui-replay-'));
