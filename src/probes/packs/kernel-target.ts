@@ -17,6 +17,8 @@
 // `free` event is left out for such a use (it would make the engine report early_free).
 // A page freed (count 0) while the target still had it (its release not seen) is an underflow:
 // someone dropped a reference they did not own. A use never done is the engine's leak.
+import { readFileSync } from 'node:fs';
+import type { Check } from '../host.js';
 import type { Decoder, Emit, PackDescriptor, ProbeLine } from '../pack.js';
 
 /** One use of a command. */
@@ -192,6 +194,22 @@ export class KernelTargetDecoder implements Decoder {
 /** Kernel functions the program probes (nvmet_tcp_queue_response: the nvmet_tcp module, loaded). */
 const FUNCTIONS = ['nvmet_tcp_queue_response', 'kernel_sendpage', '__free_pages', 'free_unref_page'];
 
+/** In-kernel storage targets (module → what it is, and whether this pack follows it). */
+export const TARGET_MODULES: readonly { module: string; what: string; followed: boolean }[] = [
+  { module: 'nvmet_tcp', what: 'NVMe/TCP target', followed: true },
+  { module: 'iscsi_target_mod', what: 'LIO iSCSI target', followed: false },
+];
+
+/** Which in-kernel storage targets are loaded, from the text of /proc/modules. */
+export function targetsCheck(procModules: string): Check {
+  const loaded = new Set(procModules.split('\n').map((l) => l.split(' ')[0]));
+  const seen = TARGET_MODULES.filter((t) => loaded.has(t.module));
+  if (seen.length === 0) {
+    return { ok: false, detail: `none loaded (${TARGET_MODULES.map((t) => t.module).join(', ')})`, fix: 'the kernel-target pack follows nvmet-tcp once it is loaded and exports a namespace (modprobe nvmet-tcp; configfs or nvmetcli)' };
+  }
+  return { ok: true, detail: seen.map((t) => `${t.what} (${t.module})${t.followed ? ': followed by kernel-target' : ': not followed yet'}`).join('; ') };
+}
+
 /** The pack's descriptor, for registry.ts. */
 export const kernelTarget: PackDescriptor = {
   name: 'kernel-target',
@@ -210,4 +228,13 @@ export const kernelTarget: PackDescriptor = {
     'BPF maps hold BPFTRACE_MAP_KEYS_MAX pages (4096 by default: 16 MiB in flight or queued)',
   ],
   createDecoder: () => new KernelTargetDecoder(),
+  hostChecks: async () => {
+    let text = '';
+    try {
+      text = readFileSync('/proc/modules', 'utf8');
+    } catch {
+      // no /proc/modules: a kernel without loadable modules (then none is loaded)
+    }
+    return { 'storage targets': targetsCheck(text) };
+  },
 };

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { findPack } from '../../../src/probes/registry.js';
-import { kernelTarget } from '../../../src/probes/packs/kernel-target.js';
+import { kernelTarget, targetsCheck } from '../../../src/probes/packs/kernel-target.js';
 import { percentiles, rawStats, replayRaw } from '../../lab/storage-check.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -35,6 +35,13 @@ describe('kernel-target pack', () => {
     expect(r.decoder.stats.pagesHeldAtRelease).toBe(512);
     expect(percentiles(s.tcpRefsAtRelease).p50).toBe(1);
     expect(r.decoder.stats.sendsPerPage.get(1)).toBe(512);
+  });
+
+  it('doctor: names the storage targets loaded, from /proc/modules', () => {
+    // lines as /proc/modules prints them (hand-written)
+    const mods = ['nvmet_tcp 32768 1 - Live 0xffffffffc0a60000', 'nvmet 143360 7 nvmet_tcp, Live 0xffffffffc0a20000', 'iscsi_target_mod 364544 0 - Live 0x0'].join('\n');
+    expect(targetsCheck(mods)).toEqual({ ok: true, detail: 'NVMe/TCP target (nvmet_tcp): followed by kernel-target; LIO iSCSI target (iscsi_target_mod): not followed yet' });
+    expect(targetsCheck('nvmet 143360 0 - Live 0x0\n')).toMatchObject({ ok: false, detail: 'none loaded (nvmet_tcp, iscsi_target_mod)' });
   });
 
   // hand-written lines (not from a run): the cases a clean run never shows
