@@ -17,7 +17,7 @@
 // fingerprint that reads all zero may be a read of user memory that failed (bpftrace 0.17
 // reports no error), and a read that ran while the send was made may have come first.
 // Lines reach a decoder in time order (src/probes/reorder.ts).
-import type { Emit, LineFields, ProbeLine } from '../pack.js';
+import type { Emit, ProbeLine } from '../pack.js';
 import { callName, writtenRanges } from '../fields.js';
 import { InflightRanges } from './inflight-ranges.js';
 

@@ -36,7 +36,7 @@ export function chooseLiveOutput(headless: boolean, dashboard: string | undefine
   try {
     checkTerminal(io, layout, INSTEAD);
     return { output: 'dashboard', layout };
-  } catch (err) {
+  } catch {
     const compact = loadLayout('compact');
     checkTerminal(io, compact, INSTEAD);
     return { output: 'dashboard', layout: compact };

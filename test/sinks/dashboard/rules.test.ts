@@ -40,7 +40,7 @@ describe('filter', () => {
 });
 
 describe('keys', () => {
-  const k = (full: string, ch?: string) => ({ full, name: full });
+  const k = (full: string) => ({ full, name: full });
   it('a printable key by its character: G is end, g is home', () => {
     expect(actionFor('main', false, 'G', { full: 'S-g', name: 'g', shift: true })).toBe('end');
     expect(actionFor('main', false, 'g', k('g'))).toBe('home');
