@@ -20,9 +20,11 @@ command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 # bpftool: BPF run time per program (bench:fingerprint) and the netpriv lab guest's checks
 command -v bpftool >/dev/null 2>&1 || need+=(bpftool)
-# nvme-cli and fio: the storage lab scenario (test/lab/guest/storage-nvmet.sh: the kernel's
-# NVMe/TCP initiator connects, fio reads with verification; the guest runs the host's binaries)
+# nvme-cli, open-iscsi and fio: the storage lab scenario (test/lab/guest/storage-nvmet.sh and
+# storage-iscsi.sh: the kernel's NVMe/TCP and iSCSI initiators connect to the kernel's targets,
+# fio reads with verification; the guest runs the host's binaries)
 command -v nvme >/dev/null 2>&1 || [ -x /usr/sbin/nvme ] || need+=(nvme-cli)
+command -v iscsiadm >/dev/null 2>&1 || [ -x /usr/sbin/iscsiadm ] || need+=(open-iscsi)
 command -v fio >/dev/null 2>&1 || need+=(fio)
 # prometheus (with promtool) and prometheus-alertmanager (with amtool): deploy/'s alert rules
 # are unit-tested with promtool and fired for real through both servers, which the tests start

@@ -1,8 +1,9 @@
-// The kernel-target pack: a storage target inside the kernel, today nvmet-tcp (the NVMe over TCP
-// target) on kernels that hand pages to TCP with kernel_sendpage (Debian 12's 6.1). Holder = the
-// target's command (its struct nvmet_req); probes/kernel-target.bt follows each data page from
-// the moment it is handed to TCP to the moment its last reference is dropped, and the moment the
-// target drops its own reference (nvmet_tcp_free_cmd_buffers → sgl_free → __free_pages).
+// The kernel-target pack: the storage targets inside the kernel, nvmet-tcp (the NVMe over TCP
+// target) and LIO iSCSI (iscsi_target_mod), on kernels that hand pages to TCP with sendpage
+// (Debian 12's 6.1). Holder = the target's command (struct nvmet_req; struct iscsit_cmd);
+// probes/kernel-target.bt follows each data page from the moment it is handed to TCP to the
+// moment its last reference is dropped, and the moment the target drops its own reference
+// (nvmet_tcp_free_cmd_buffers → sgl_free, LIO's target_free_sgl → sgl_free_n_order: __free_pages).
 //
 // A use of a command (nvmet-tcp recycles its commands: the decoder numbers each use, obj=REQ#N)
 // is one lifetime: submit/get at each page handed to TCP, a put when TCP holds the page no more
@@ -17,9 +18,10 @@
 // `free` event is left out for such a use (it would make the engine report early_free).
 // A page freed (count 0) while the target still had it (its release not seen) is an underflow:
 // someone dropped a reference they did not own. A use never done is the engine's leak.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { liveModuleMember } from '../btf.js';
 import type { Check } from '../host.js';
-import type { Decoder, Emit, PackDescriptor, ProbeLine } from '../pack.js';
+import type { Decoder, Emit, PackDescriptor, PackVariant, ProbeLine } from '../pack.js';
 
 /** One use of a command. */
 interface Use {
@@ -191,13 +193,16 @@ export class KernelTargetDecoder implements Decoder {
   }
 }
 
-/** Kernel functions the program probes (nvmet_tcp_queue_response: the nvmet_tcp module, loaded). */
-const FUNCTIONS = ['nvmet_tcp_queue_response', 'kernel_sendpage', '__free_pages', 'free_unref_page'];
+/** Kernel functions the program probes. */
+const FUNCTIONS = ['kernel_sendpage', 'tcp_sendpage', '__free_pages', 'free_unref_page'];
+/** The targets' own functions: traceable only while their module is loaded (the program probes
+ *  them with wildcards, so it loads without them; without either it sees nothing). */
+const TARGET_FUNCTIONS = ['nvmet_tcp_queue_response', 'iscsit_fe_sendpage_sg'];
 
 /** In-kernel storage targets (module → what it is, and whether this pack follows it). */
 export const TARGET_MODULES: readonly { module: string; what: string; followed: boolean }[] = [
   { module: 'nvmet_tcp', what: 'NVMe/TCP target', followed: true },
-  { module: 'iscsi_target_mod', what: 'LIO iSCSI target', followed: false },
+  { module: 'iscsi_target_mod', what: 'LIO iSCSI target', followed: true },
 ];
 
 /** Which in-kernel storage targets are loaded, from the text of /proc/modules. */
@@ -210,24 +215,56 @@ export function targetsCheck(procModules: string): Check {
   return { ok: true, detail: seen.map((t) => `${t.what} (${t.module})${t.followed ? ': followed by kernel-target' : ': not followed yet'}`).join('; ') };
 }
 
+/** Where probes/kernel-target.bt reads req->sg (it cannot name struct nvmet_req: that type
+ *  exists only while nvmet is loaded). */
+export const NVMET_REQ_SG_OFFSET = 40;
+
+/** The program, once the nvmet module's BTF (when loaded) confirms the offset it reads. */
+async function chooseVariant(): Promise<PackVariant> {
+  const v: PackVariant = { file: 'kernel-target.bt', name: 'sendpage', notes: [] };
+  if (!existsSync('/sys/kernel/btf/nvmet')) {
+    v.notes.push('nvmet not loaded: nvmet-tcp commands are followed once it is (the program probes it through a wildcard)');
+    return v;
+  }
+  let off: number | undefined;
+  try {
+    off = liveModuleMember('nvmet', 'nvmet_req', 'sg')?.offset;
+  } catch {
+    off = undefined;
+  }
+  if (off !== NVMET_REQ_SG_OFFSET) {
+    return { ...v, unusable: { what: `struct nvmet_req.sg is at ${off === undefined ? 'an unknown offset' : `+${off}`} in /sys/kernel/btf/nvmet, not the +${NVMET_REQ_SG_OFFSET} the program reads`, fix: 'a kernel whose nvmet matches 6.1\'s struct nvmet_req (or a program updated for it)' } };
+  }
+  v.notes.push(`struct nvmet_req.sg at +${off} (/sys/kernel/btf/nvmet), as the program reads it`);
+  return v;
+}
+
 /** The pack's descriptor, for registry.ts. */
 export const kernelTarget: PackDescriptor = {
   name: 'kernel-target',
-  description: 'the kernel\'s NVMe/TCP target (nvmet-tcp) handing its commands\' data pages to TCP: each page from kernel_sendpage to its last reference, and the target\'s release (kprobes + BTF; 6.1)',
-  holder: '<struct nvmet_req address>#<use>: one use of an nvmet-tcp command (nvmet-tcp recycles its commands)',
+  description: 'the kernel\'s storage targets (nvmet-tcp, LIO iSCSI) handing their commands\' data pages to TCP: each page from sendpage to its last reference, and the target\'s release (kprobes + BTF; 6.1)',
+  holder: '<command address>#<use>: one use of a target command (struct nvmet_req for nvmet-tcp, struct iscsit_cmd for LIO iSCSI; both recycle their commands)',
   file: 'kernel-target.bt',
-  requires: [{ kind: 'kprobes' }, { kind: 'btf' }, ...FUNCTIONS.map((name) => ({ kind: 'function' as const, name }))],
+  requires: [
+    { kind: 'kprobes' }, { kind: 'btf' },
+    ...FUNCTIONS.map((name) => ({ kind: 'function' as const, name })),
+    ...TARGET_FUNCTIONS.map((name) => ({ kind: 'function' as const, name, optional: true })),
+  ],
   // never chosen by --pack auto over the packs that follow an application's sends
   priority: 10,
   blindSpots: [
-    'nvmet-tcp only (LIO iSCSI, iscsi_target_mod, is not followed yet); kernels before 6.5, which hand pages to TCP with kernel_sendpage (from 6.5 nvmet-tcp sends with sendmsg(MSG_SPLICE_PAGES) and kernel_sendpage is gone)',
-    'a command\'s pages are learnt when its response is queued (nvmet_tcp_queue_response): the first 64 scatterlist entries (256 KiB of 4 KiB pages); commands queued before the trace began are not followed',
+    'nvmet-tcp and LIO iSCSI on kernels before 6.5, which hand pages to TCP with sendpage (from 6.5 both send with sendmsg(MSG_SPLICE_PAGES) and kernel_sendpage is gone)',
+    'nvmet-tcp: a command\'s pages are learnt when its response is queued (nvmet_tcp_queue_response): the first 64 scatterlist entries (256 KiB of 4 KiB pages); commands queued before the trace began are not followed',
+    'LIO iSCSI: a page is the command\'s when iscsit_fe_sendpage_sg sends it (tcp_sendpage in that call); DataIN sent with a data digest (kernel_sendmsg, a copy) is not zero-copy and not followed',
     'TCP\'s references are read from the page count when the target releases a page (count - 1), not followed one by one: skb clones, splits and the receiver\'s queue on loopback all count; a reference taken by something other than TCP counts as TCP\'s',
-    'the target releasing a command while TCP still references its pages is counted, not reported: nvmet-tcp frees them to the page allocator, whose count keeps them until TCP lets go (memory-safe; no target pool recycles them)',
+    'the target releasing a command while TCP still references its pages is counted, not reported: nvmet-tcp (sgl_free) and LIO (target_free_sgl) free them to the page allocator, whose count keeps them until TCP lets go (memory-safe; no target pool recycles them)',
+    'LIO keeps a session\'s last command and its pages until the initiator acknowledges its status (its next command, or a NOP-Out: every 5 s when idle with open-iscsi\'s default): those pages are the target\'s, not TCP\'s, but look the same here; a --leak-after under that interval, or an initiator that never acknowledges, reports that command as a leak (a known false positive)',
     'header and response PDUs (page_frag memory) and the data digest are not followed, only the command\'s data pages',
+    'the socket and process of a command are not read: bytes per connection are not reported',
     'BPF maps hold BPFTRACE_MAP_KEYS_MAX pages (4096 by default: 16 MiB in flight or queued)',
   ],
   createDecoder: () => new KernelTargetDecoder(),
+  variant: chooseVariant,
   hostChecks: async () => {
     let text = '';
     try {

@@ -1,38 +1,51 @@
 #!/bin/bash
-# Inside the lab guest (started by test/lab/storage.lab.ts): the kernel's NVMe/TCP target on
-# loopback (storage-nvmet.sh) traced by `zctrace live --pack kernel-target` while fio writes a
-# pattern and reads it back with verification (the reads make nvmet-tcp send data pages).
-# Usage: storage.sh OUT [FIO-ARGS...]
-# Writes into OUT (a lab --rw directory): doctor.txt (doctor with the target loaded),
-# nvmet.ndjson (zctrace's records), nvmet.raw (bpftrace's stdout), nvmet.trace, nvmet.err,
-# fio-write.json, fio-read.json, fio.status; timings in log.
+# Inside the lab guest (started by test/lab/storage.lab.ts): the kernel's own storage targets on
+# loopback, one after the other: NVMe/TCP (storage-nvmet.sh) and LIO iSCSI (storage-iscsi.sh),
+# each traced by `zctrace live --pack kernel-target` while fio writes a pattern and reads it back
+# with verification (the reads make the target send data pages).
+# Usage: storage.sh OUT [TARGET...]     (TARGET: nvmet | iscsi; default both)
+# Writes into OUT (a lab --rw directory), per TARGET: TARGET.doctor (doctor with the target
+# set up), TARGET.ndjson (zctrace's records), TARGET.raw (bpftrace's stdout), TARGET.trace,
+# TARGET.err, TARGET-fio-write.json, TARGET-fio-read.json, TARGET.fio (fio's exit status);
+# timings in log.
 set -uo pipefail
 out=$1; shift
+targets=("$@"); ((${#targets[@]})) || targets=(nvmet iscsi)
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 cd "$here/../../.." || exit 125
 log() { echo "$(date +%s.%N | cut -c1-14) $*" >>"$out/log"; }
 uname -r >"$out/uname"
-log "nvmet up"
-"$here/storage-nvmet.sh" up >"$out/nvmet.dev" 2>>"$out/log" || { log "nvmet up failed"; exit 1; }
-log "doctor"
-node bin/zctrace.js doctor >"$out/doctor.txt" 2>&1
-log "doctor exit $?"
-: >"$out/nvmet.raw"
-log "start zctrace"
-ZCTRACE_BPFTRACE=$here/bpftrace-tee ZCTRACE_TEE=$out/nvmet.raw \
-	node bin/zctrace.js live --pack kernel-target --headless --interval 1s --leak-after 5s \
-	--attach-timeout 300s --record "$out/nvmet.trace" --force >"$out/nvmet.ndjson" 2>"$out/nvmet.err" &
-zc=$!
-wait_ready "$out/nvmet.raw" $zc || log "zctrace did not attach"
-log "attached"
-"$here/storage-nvmet.sh" run "$out" "$@"
-echo $? >"$out/fio.status"
-log "fio exit $(cat "$out/fio.status")"
-sleep 2
-kill -INT $zc
-wait $zc
-log "zctrace exit $?"
-"$here/storage-nvmet.sh" down 2>>"$out/log"
-log "nvmet down exit $?"
+# --leak-after 15s: LIO keeps a session's last command, and its pages, until the initiator
+# acknowledges its status (open-iscsi's NOP-Out every 5 s when idle, or its next command): 5 s
+# after fio's last read here, which a 5 s threshold reports as a leak (see docs/probes.md)
+for t in "${targets[@]}"; do
+	s=$here/storage-$t.sh
+	log "$t up"
+	"$s" up >"$out/$t.dev" 2>>"$out/log" || { log "$t up failed"; exit 1; }
+	log "$t doctor"
+	node bin/zctrace.js doctor >"$out/$t.doctor" 2>&1
+	log "$t doctor exit $?"
+	: >"$out/$t.raw"
+	ZCTRACE_BPFTRACE=$here/bpftrace-tee ZCTRACE_TEE=$out/$t.raw \
+		node bin/zctrace.js live --pack kernel-target --headless --interval 1s --leak-after 15s \
+		--attach-timeout 300s --record "$out/$t.trace" --force >"$out/$t.ndjson" 2>"$out/$t.err" &
+	zc=$!
+	wait_ready "$out/$t.raw" $zc || log "$t: zctrace did not attach"
+	log "$t attached"
+	mkdir -p "$out/$t.fio.d"
+	"$s" run "$out/$t.fio.d"
+	echo $? >"$out/$t.fio"
+	mv "$out/$t.fio.d/fio-write.json" "$out/$t-fio-write.json"; mv "$out/$t.fio.d/fio-read.json" "$out/$t-fio-read.json"
+	rmdir "$out/$t.fio.d"
+	log "$t fio exit $(cat "$out/$t.fio")"
+	sleep 2
+	kill -INT $zc
+	wait $zc
+	log "$t zctrace exit $?"
+	"$s" down 2>>"$out/log"
+	log "$t down exit $?"
+	# the next target's scenario loads brd afresh
+	modprobe -r brd 2>/dev/null
+done
