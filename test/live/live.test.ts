@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertRecord, liveAttached, records, ROOT, zctrace } from '../helpers/cli.js';
 import { liveSkipReason } from '../helpers/live.js';
+import { workloadAs } from '../helpers/workload.js';
 
 interface Case {
   pack: string;
@@ -43,12 +44,16 @@ const dir = mkdtempSync(join(tmpdir(), 'zctrace-livetest-'));
 /** Runs zctrace live (recording), then the workload once it is attached; stops zctrace after. */
 async function traced(c: Case, fault: string, extra: string[] = []) {
   const trace = join(dir, `${c.pack}-${c.mode}-${fault}-${extra.join('')}.trace`);
-  const { z } = await liveAttached(['--pack', c.pack, '--mode', c.mode, '--comm', c.workload, '--leak-after', '1s',
+  // The workload under a name of its own (its comm), so that whatever else runs the bundled
+  // workloads on this machine (another test run) is not traced with it and counted.
+  const comm = `lt${process.pid % 100000}${c.workload === 'msgzc' ? 'm' : 'u'}`;
+  const bin = workloadAs(c.workload, comm);
+  const { z } = await liveAttached(['--pack', c.pack, '--mode', c.mode, '--comm', comm, '--leak-after', '1s',
     '--interval', '300ms', '--record', trace, '--force', '--attach-timeout', '60s']);
   // leak: the workload keeps its socket open that long after sending (matching mode: long
   // enough for the scan, 32 sends per socket and second, to report all 64 before the close)
   const hold = fault === 'leak' ? ['--duration', c.mode === 'match' ? '5' : '3'] : [];
-  const w = await execa(join(ROOT, 'workloads', c.workload), ['--fault', fault, ...c.args, ...hold, ...extra], { reject: false, timeout: 120_000 });
+  const w = await execa(bin, ['--fault', fault, ...c.args, ...hold, ...extra], { reject: false, timeout: 120_000 });
   const acct = JSON.parse(String(w.stdout).trim().split('\n').at(-1)!);
   await new Promise((r) => setTimeout(r, 1500)); // the last completions and the reorder window
   z.kill('SIGINT');
