@@ -3,7 +3,9 @@
 # loopback, one after the other: NVMe/TCP (storage-nvmet.sh) and LIO iSCSI (storage-iscsi.sh),
 # each traced by `zctrace live --pack kernel-target` while fio writes a pattern and reads it back
 # with verification (the reads make the target send data pages).
-# Usage: storage.sh OUT [TARGET...]     (TARGET: nvmet | iscsi; default both)
+# Usage: [STORAGE_NETEM="loss 1% delay 2ms ..."] storage.sh OUT [TARGET...]
+#        (TARGET: nvmet | iscsi; default both; STORAGE_NETEM: a netem qdisc on lo for the run,
+#        so that TCP retransmits and holds pages longer; lab/run --env STORAGE_NETEM=...)
 # Writes into OUT (a lab --rw directory), per TARGET: TARGET.doctor (doctor with the target
 # set up), TARGET.ndjson (zctrace's records), TARGET.raw (bpftrace's stdout), TARGET.trace,
 # TARGET.err, TARGET-fio-write.json, TARGET-fio-read.json, TARGET.fio (fio's exit status);
@@ -17,6 +19,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../../.." || exit 125
 log() { echo "$(date +%s.%N | cut -c1-14) $*" >>"$out/log"; }
 uname -r >"$out/uname"
+if [[ -n ${STORAGE_NETEM:-} ]]; then
+	# shellcheck disable=SC2086 # netem's arguments, split on purpose
+	tc qdisc add dev lo root netem $STORAGE_NETEM || { log "netem failed"; exit 1; }
+	log "netem on lo: $STORAGE_NETEM"
+fi
 # --leak-after 15s: LIO keeps a session's last command, and its pages, until the initiator
 # acknowledges its status (open-iscsi's NOP-Out every 5 s when idle, or its next command): 5 s
 # after fio's last read here, which a 5 s threshold reports as a leak (see docs/probes.md)
