@@ -7,7 +7,9 @@
 //   held    T obj= age= bytes= pid= addr/len addr1/len1 fp= fz= rwat= now= nz= copied=
 //           a completed send with something to judge (see the .bt), just read by its owner
 //   counts  T abs=NSECS              each second, then the counters as bpftrace prints maps:
-//           @m_done[SK]: N, @m_bytes, @m_copied, @m_resend, @m_life (a histogram), @m_full: N
+//           @m_bytes[SK]: count N, average B, total B (the completions and their bytes, one
+//           stats() map: one update per completion, not a count() and a sum()), @m_copied,
+//           @m_resend, @m_life (a histogram), @m_full: N (@m_done[SK]: N, older programs)
 //           (not the sends in flight: bpftrace 0.17 dies printing a map whose entries vanish)
 // This module turns those into the events streaming would have produced for the same holders
 // (a held send is a submit dated back to its send, then what happened to it, then its done),
@@ -107,6 +109,20 @@ export class MatchMaps {
       return;
     }
     const counter = name.startsWith('@m_') ? COUNTERS[name.slice(3)] : undefined;
+    if (counter === 'bytes' && value.startsWith('count ')) {
+      // a stats() map: `count N, average A, total T` = N completions of T bytes
+      const m = /^count ([0-9]+), average -?[0-9]+, total ([0-9]+)$/.exec(value);
+      const sk = skHex(key);
+      if (m === null || sk === undefined || m[1] === '0') return;
+      const s = this.names.get(sk);
+      const done: ZcEvent = { t, ev: 'count', counter: 'done', n: Number(m[1]) };
+      describe(done, s);
+      emit(done);
+      const bytes: ZcEvent = { t, ev: 'count', counter: 'bytes', n: Number(m[2]) };
+      describe(bytes, s);
+      emit(bytes);
+      return;
+    }
     if (counter !== undefined) {
       const sk = skHex(key);
       const n = Number(value);

@@ -44,6 +44,23 @@ describe('matching mode: printed maps', () => {
   });
 });
 
+describe('stats() counters', () => {
+  it("reads a socket's completions and bytes from one stats() map, as bpftrace 0.17 prints it", () => {
+    const m = new MatchMaps();
+    const out: ZcEvent[] = [];
+    const sock = { sock: '127.0.0.1:42806>127.0.0.1:41739', pid: 27016, comm: 'msg_zerocopy' };
+    m.sock(fields({ sk: '0xffff88814bdc9bc0', pid: '27016', sock: sock.sock, comm: sock.comm }));
+    // the line format as printed by bpftrace 0.17 for `@s[k] = stats(v)`: checked on this machine
+    for (const l of ['@m1_bytes[-131386071802944]: count 22107, average 65435, total 1446571545', '@m0_bytes[-131386071802944]: count 0, average 0, total 0']) {
+      m.line(l, 7, (e) => out.push(e));
+    }
+    expect(out).toEqual([
+      { t: 7, ev: 'count', counter: 'done', n: 22107, ...sock },
+      { t: 7, ev: 'count', counter: 'bytes', n: 1446571545, ...sock },
+    ]);
+  });
+});
+
 describe('the engine and what the kernel counted', () => {
   it('adds counted lifetimes to the totals and a dated-back submit starts its lifetime then', () => {
     const recs: unknown[] = [];
