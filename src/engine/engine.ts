@@ -150,8 +150,10 @@ export class Engine {
     const bit = kindBit(kind);
     if (lt.reported & bit) return;
     lt.reported |= bit;
-    // lost events, or a probe that says its own evidence is not certain (trigger.unsure)
-    const uncertain = (lossSensitive(kind) && this.isUncertain(lt)) || trigger?.unsure !== undefined;
+    // lost events, or a probe that says its own evidence is not certain (trigger.unsure; for a
+    // leak, the holder's submit: the pack cannot tell whose hold it sees)
+    const uncertain = (lossSensitive(kind) && this.isUncertain(lt)) || trigger?.unsure !== undefined ||
+      (kind === 'leak' && lt.leakUnsure !== undefined);
     this.stats.countFinding(kind, uncertain);
     this.stats.addTo(this.stats.bySock, lt.sock, 0, true);
     this.stats.addTo(this.stats.byProc, procKey(lt.pid, lt.comm), 0, true);

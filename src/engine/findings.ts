@@ -25,10 +25,12 @@ export function describe(kind: FindingKind, lt: Lifetime, t: number, trigger?: Z
   const age = fmtNs(t - lt.start);
   const why = trigger?.reason ? ` (${trigger.reason})` : '';
   switch (kind) {
-    case 'leak':
-      return lt.done
+    case 'leak': {
+      const text = lt.done
         ? `still ${lt.refs} reference(s) held ${age} after submit, though done was signalled`
         : `not completed ${age} after submit, ${lt.refs} reference(s) held`;
+      return lt.leakUnsure !== undefined ? `${text}; uncertain: ${lt.leakUnsure}` : text;
+    }
     case 'early_free':
       return earlyFree(lt, t, age, why, trigger);
     case 'use_after_free':

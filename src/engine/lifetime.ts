@@ -30,6 +30,8 @@ export class Lifetime {
   /** Ended by its socket closing rather than by a completion. */
   abandoned = false;
   copied = false;
+  /** Why a leak of this holder could not be certain (its submit said so), else undefined. */
+  leakUnsure?: string;
   gets = 0;
   puts = 0;
   /** Findings already reported on this lifetime, one per kind (a bit per FindingKind index). */
@@ -61,6 +63,7 @@ export class Lifetime {
     if (e.sock !== undefined) this.sock = e.sock;
     if (e.pid !== undefined) this.pid = e.pid;
     if (e.comm !== undefined) this.comm = e.comm;
+    if (e.ev === 'submit' && e.unsure !== undefined) this.leakUnsure = e.unsure;
   }
 
   /** Counts a page reference moving (g: taken, p: dropped). */

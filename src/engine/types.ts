@@ -41,7 +41,10 @@ export interface ZcEvent {
   reason?: string;
   /** free: the last time (ns) the buffer was known unchanged; the change happened in [since, t]. */
   since?: number;
-  /** free: why the evidence is not certain (the finding is then reported as uncertain). */
+  /**
+   * free: why the evidence is not certain (the finding is then reported as uncertain).
+   * submit: why a leak of this holder would not be certain (the pack cannot tell whose hold it sees).
+   */
   unsure?: string;
   /** submit: this send repeats a buffer still in flight (a resend: counted, not a finding). */
   resend?: boolean;

@@ -35,6 +35,18 @@ describe('leak', () => {
     expect(r.totals.findings.leak).toBe(1);
   });
 
+  it("is uncertain, saying why, when the holder's submit said a leak could not be certain", () => {
+    const r = run([
+      { t: 1000, ev: 'submit', obj: '0xa', bytes: 4096, unsure: 'the target may hold it itself' },
+      { t: 1000, ev: 'submit', obj: '0xb', bytes: 4096 },
+      { t: 12_000, ev: 'tick' },
+    ], 10_000);
+    expect(r.findings.map((f) => [f.obj, f.uncertain ?? false])).toEqual([['0xa', true], ['0xb', false]]);
+    expect(r.findings[0].detail).toMatch(/; uncertain: the target may hold it itself$/);
+    expect(r.totals.uncertain.leak).toBe(1);
+    expect(r.totals.findings.leak).toBe(1);
+  });
+
   it('at the end of the trace: old open lifetimes leak, young ones are in flight', () => {
     const r = run([
       { t: 0, ev: 'submit', obj: '0xold' },

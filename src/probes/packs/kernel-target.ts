@@ -21,6 +21,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { liveModuleMember } from '../btf.js';
 import type { Check } from '../host.js';
+import { int } from '../fields.js';
 import type { Decoder, Emit, PackDescriptor, PackVariant, ProbeLine } from '../pack.js';
 
 /** One use of a command. */
@@ -38,11 +39,12 @@ interface Use {
 /** Uses tracked at once; beyond, the oldest is dropped (and a `lost` event says so). */
 const MAX_OPEN = 1 << 16;
 
-function int(v: string | undefined): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  return Number.isInteger(n) ? n : undefined;
-}
+/**
+ * Why a leak here is never certain: a command held past the threshold may be the target's own
+ * hold, which the pack cannot tell from TCP's (LIO keeps a session's last command and its pages
+ * until the initiator acknowledges its status: a NOP-Out every 5 s with open-iscsi's defaults).
+ */
+export const TARGET_HOLD = 'the target may hold its command itself (LIO keeps the last one until the initiator acknowledges its status): this pack cannot tell its hold from TCP\'s';
 
 /** Decodes the kernel-target lines (probes/kernel-target.bt gives the grammar). */
 export class KernelTargetDecoder implements Decoder {
@@ -101,7 +103,7 @@ export class KernelTargetDecoder implements Decoder {
         emit({ t: line.t, ev: 'lost', n: 1 });
       }
     }
-    emit({ t: line.t, ev: 'submit', obj: use.id, bytes });
+    emit({ t: line.t, ev: 'submit', obj: use.id, bytes, unsure: TARGET_HOLD });
     const key = `${use.id} ${page}`;
     this.sendCount.set(key, (this.sendCount.get(key) ?? 0) + 1);
     if (!use.pages.has(page)) {
@@ -258,7 +260,7 @@ export const kernelTarget: PackDescriptor = {
     'LIO iSCSI: a page is the command\'s when iscsit_fe_sendpage_sg sends it (tcp_sendpage in that call); DataIN sent with a data digest (kernel_sendmsg, a copy) is not zero-copy and not followed',
     'TCP\'s references are read from the page count when the target releases a page (count - 1), not followed one by one: skb clones, splits and the receiver\'s queue on loopback all count; a reference taken by something other than TCP counts as TCP\'s',
     'the target releasing a command while TCP still references its pages is counted, not reported: nvmet-tcp (sgl_free) and LIO (target_free_sgl) free them to the page allocator, whose count keeps them until TCP lets go (memory-safe; no target pool recycles them)',
-    'LIO keeps a session\'s last command and its pages until the initiator acknowledges its status (its next command, or a NOP-Out: every 5 s when idle with open-iscsi\'s default): those pages are the target\'s, not TCP\'s, but look the same here; a --leak-after under that interval, or an initiator that never acknowledges, reports that command as a leak (a known false positive)',
+    'LIO keeps a session\'s last command and its pages until the initiator acknowledges its status (its next command, or a NOP-Out: every 5 s when idle with open-iscsi\'s default): those pages are the target\'s, not TCP\'s, but look the same here: a --leak-after under that interval, or an initiator that never acknowledges, reports that command as a leak, which is why every leak of this pack is uncertain',
     'header and response PDUs (page_frag memory) and the data digest are not followed, only the command\'s data pages',
     'the socket and process of a command are not read: bytes per connection are not reported',
     'BPF maps hold BPFTRACE_MAP_KEYS_MAX pages (4096 by default: 16 MiB in flight or queued)',

@@ -53,9 +53,10 @@ describe('kernel-target pack', () => {
     expect(r.events.map((e) => e.ev)).toEqual(['submit', 'get', 'put', 'done', 'free']);
   });
 
-  it('a page TCP never lets go: a leak past the threshold (certain)', () => {
+  it('a page TCP never lets go: a leak past the threshold, uncertain (a target may hold its own command)', () => {
     const r = replayRaw(lines(`send\t${T}\tobj=0xa\tpage=0xp1\tbytes=4096\tref=1`, `prel\t${T + 10}\tobj=0xa\tpage=0xp1\tref=2`), 5e9);
-    expect(r.findings.map((f) => [f.kind, f.obj, f.uncertain ?? false])).toEqual([['leak', '0xa#1', false]]);
+    expect(r.findings.map((f) => [f.kind, f.obj, f.uncertain ?? false])).toEqual([['leak', '0xa#1', true]]);
+    expect(r.findings[0].detail).toContain('uncertain: the target may hold its command itself');
   });
 
   it('a page freed while the target still had it: an underflow on that command', () => {
