@@ -157,15 +157,14 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     throw err;
   }
   const status = o.output === 'json' || o.output === 'dashboard' ? undefined : new StatusLine(o.pack.name, o.output === 'status');
-  // -- dashboard (issue 6): drawn from snapshots at its own rate; q stops the run. Loaded only
-  // here (blessed-contrib takes most of a second to import). --
+  // The dashboard: drawn from snapshots at its own rate; q stops the run. Loaded only
+  // here (blessed-contrib takes most of a second to import).
   const dash = o.output === 'dashboard'
     ? new (await import('../sinks/dashboard/live.js')).LiveDashboard({
       layout: o.dashboard as Layout, engine, pack: `${o.pack.name}, ${runMode(o)}`,
       onQuit: () => stop('quit'), onError: (err) => stop('dashboard failed', err as ZctraceError),
     })
     : undefined;
-  // -- end dashboard --
   const emit = (e: ZcEvent): void => {
     writer?.write(e);
     engine.push(e);
