@@ -45,9 +45,7 @@ up)
 run)
 	out=$2; shift 2
 	d=$(disk_of) || { echo "storage-iscsi: not logged in" >&2; exit 1; }
-	common=(--filename="/dev/$d" --direct=1 --ioengine=psync --size=16M --bs=64k --verify=crc32c --verify_fatal=1 --output-format=json)
-	fio --name=write --rw=write "${common[@]}" --do_verify=0 "$@" >"$out/fio-write.json" || exit $?
-	fio --name=read --rw=read "${common[@]}" --verify_only=1 "$@" >"$out/fio-read.json"
+	exec bash "$(dirname "$0")/storage-fio.sh" "/dev/$d" "$out" "$@"
 	;;
 down)
 	iscsiadm -m node -T "$IQN" -p 127.0.0.1:3260 --logout >&2
