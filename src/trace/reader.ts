@@ -5,6 +5,7 @@ import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { EVENT_KINDS, type EventKind, type ZcEvent } from '../engine/types.js';
 import { TraceInputError } from '../util/errors.js';
+import { ByteLineSplitter } from '../util/lines.js';
 import { EventLineParser } from './line-parser.js';
 import { eventError, headerError, isEvent, isHeader } from './schema.js';
 import { FORMAT_VERSION, type TraceHeader } from './header.js';
@@ -60,7 +61,7 @@ export class TraceReader {
 
   /** Yields events in file order, a batch per chunk read (for consumers that pace themselves). */
   async *batches(): AsyncGenerator<ZcEvent[]> {
-    const splitter = new ByteLines(
+    const splitter = new ByteLineSplitter(
       (buf, start, end, n) => this.onBytes(buf, start, end, n),
       (n, bytes) => this.bad(n, `line of ${bytes} bytes is longer than the ${this.opts.maxLineBytes ?? 1 << 20}-byte limit`),
       this.opts.maxLineBytes,
@@ -210,98 +211,5 @@ export class TraceReader {
     this.badLines++;
     if (this.mode === 'error') throw new TraceInputError(this.file, n, what, HINT);
     if (this.mode === 'warn' && ++this.warned <= WARN_LIMIT) this.warn(`${this.file}:${n}: ${what} (skipped)`);
-  }
-}
-
-/**
- * Splits a byte stream into lines as util/lines.ts's LineSplitter does (numbering, a CR before
- * the newline dropped, lines across chunks joined, overlong lines reported and never buffered),
- * but hands each line over as bytes of the chunk, undecoded: most lines are parsed from them
- * directly (line-parser.ts) and never become a string.
- */
-class ByteLines {
-  private carry: Buffer[] = [];
-  private carryLen = 0;
-  /** True while discarding the rest of an overlong line. */
-  private skipping = false;
-  private skippedBytes = 0;
-  lineNo = 0;
-
-  constructor(
-    private readonly onLine: (buf: Buffer, start: number, end: number, lineNo: number) => void,
-    private readonly onOverlong: (lineNo: number, bytes: number) => void,
-    readonly maxLine = 1 << 20,
-  ) {}
-
-  /** Feeds a chunk; calls onLine for each complete line in it. */
-  push(chunk: Buffer): void {
-    let pos = 0;
-    const len = chunk.length;
-    while (pos < len) {
-      const nl = chunk.indexOf(10, pos);
-      if (nl === -1) {
-        this.hold(chunk, pos, len);
-        return;
-      }
-      this.lineNo++;
-      if (this.skipping) {
-        this.onOverlong(this.lineNo, this.skippedBytes + (nl - pos));
-        this.skipping = false;
-        this.skippedBytes = 0;
-      } else if (this.carryLen > 0) {
-        if (this.carryLen + (nl - pos) > this.maxLine) {
-          this.onOverlong(this.lineNo, this.carryLen + (nl - pos));
-        } else {
-          this.carry.push(chunk.subarray(pos, nl));
-          const line = Buffer.concat(this.carry);
-          this.emit(line, 0, line.length);
-        }
-        this.carry = [];
-        this.carryLen = 0;
-      } else if (nl - pos > this.maxLine) {
-        this.onOverlong(this.lineNo, nl - pos);
-      } else {
-        this.emit(chunk, pos, nl);
-      }
-      pos = nl + 1;
-    }
-  }
-
-  /** Ends the stream: the unterminated last line, if any, decoded, for the caller to judge. */
-  end(): { line: string; lineNo: number } | undefined {
-    if (this.skipping) {
-      this.lineNo++;
-      this.onOverlong(this.lineNo, this.skippedBytes);
-      this.skipping = false;
-      return undefined;
-    }
-    if (this.carryLen === 0) return undefined;
-    this.lineNo++;
-    const line = Buffer.concat(this.carry).toString('utf8');
-    this.carry = [];
-    this.carryLen = 0;
-    return { line, lineNo: this.lineNo };
-  }
-
-  private emit(buf: Buffer, start: number, end: number): void {
-    // A CRLF file is still one line per record.
-    this.onLine(buf, start, end > start && buf[end - 1] === 13 ? end - 1 : end, this.lineNo);
-  }
-
-  private hold(chunk: Buffer, from: number, to: number): void {
-    if (this.skipping) {
-      this.skippedBytes += to - from;
-      return;
-    }
-    if (this.carryLen + (to - from) > this.maxLine) {
-      this.skipping = true;
-      this.skippedBytes = this.carryLen + (to - from);
-      this.carry = [];
-      this.carryLen = 0;
-      return;
-    }
-    // Copy: the chunk's memory may be reused by the stream.
-    this.carry.push(Buffer.from(chunk.subarray(from, to)));
-    this.carryLen += to - from;
   }
 }
