@@ -10,8 +10,7 @@ import type { ZcEvent } from '../../engine/types.js';
 import type { Decoder, Emit, PackDescriptor, ProbeLine } from '../pack.js';
 import { pageSpan } from './inflight-ranges.js';
 import { big, callName, int, writtenRanges } from '../fields.js';
-import { UserBuffers } from './user-buffers.js';
-import { Changes, describe, heldFacts, MatchMaps } from './matching.js';
+import { describe, heldFacts, MatchingDecoder } from './matching.js';
 
 let errnoNames: Map<number, string> | undefined;
 
@@ -27,22 +26,12 @@ export function errnoName(n: number): string {
 }
 
 /** Decodes submit / done / result / unmap lines into events; see probes/iouring-sendzc.bt. */
-export class IouringSendzcDecoder implements Decoder {
-  /** In-flight buffers per process (exposed for tests and stats). */
-  readonly buffers = new UserBuffers();
+export class IouringSendzcDecoder extends MatchingDecoder implements Decoder {
   /** Per holder: its process and socket, for a failed request's send_error. */
   private readonly who = new Map<string, { pid?: number; sock?: string }>();
   /** In-flight holders by their notification's address (nf): user_data need not be unique. */
   private readonly byNf = new Map<string, string>();
   private dups = 0;
-  /** Matching mode (probes/iouring-sendzc.bt with a leak threshold): see matching.ts. */
-  private readonly maps = new MatchMaps();
-  private readonly changes = new Changes();
-
-  /** True once the program said it matches in the kernel. */
-  get matching(): boolean {
-    return this.maps.leakNs !== undefined;
-  }
 
   decode(line: ProbeLine, emit: Emit): boolean {
     switch (line.kind) {
@@ -71,10 +60,6 @@ export class IouringSendzcDecoder implements Decoder {
       default:
         return false;
     }
-  }
-
-  mapLine(raw: string, t: number, emit: Emit): void {
-    this.maps.line(raw, t, emit);
   }
 
   private sockLine(line: ProbeLine): boolean {

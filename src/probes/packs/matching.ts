@@ -16,7 +16,7 @@
 // and `count` events for what the kernel counted.
 import type { ZcEvent } from '../../engine/types.js';
 import type { Emit, LineFields } from '../pack.js';
-import type { SentBuffer, UserBuffers } from './user-buffers.js';
+import { type SentBuffer, UserBuffers } from './user-buffers.js';
 
 /** A socket as its `sock` line described it. */
 export interface MatchSock {
@@ -196,5 +196,26 @@ export class Changes {
       else buffers.write(s.pid, c.t0, c.t, c.ranges, c.call, late);
     }
     if (!rewriteDone && (h.rwat > 0 || h.now !== undefined)) buffers.rewrite(s.obj, t, h.rwat > 0 ? false : h.nowZero, late);
+  }
+}
+
+/**
+ * What the decoders of the packs that can match in the kernel share: the user buffers in flight,
+ * the printed maps, the changes kept for held sends, and whether the program said it matches.
+ */
+export abstract class MatchingDecoder {
+  /** In-flight buffers per process (exposed for tests and stats). */
+  readonly buffers = new UserBuffers();
+  protected readonly maps = new MatchMaps();
+  protected readonly changes = new Changes();
+
+  /** True once the program said it matches in the kernel. */
+  get matching(): boolean {
+    return this.maps.leakNs !== undefined;
+  }
+
+  /** A line of a printed map (matching mode's counters). */
+  mapLine(raw: string, t: number, emit: Emit): void {
+    this.maps.line(raw, t, emit);
   }
 }

@@ -14,8 +14,7 @@ import { standardEvent } from '../standard.js';
 import { pageSpan } from './inflight-ranges.js';
 import { aheadOf, EarlyDones, IdSet } from './msgzc-ids.js';
 import { big, callName, int, sentRanges, writtenRanges } from '../fields.js';
-import { UserBuffers } from './user-buffers.js';
-import { Changes, describe, heldFacts, MatchMaps } from './matching.js';
+import { describe, heldFacts, MatchingDecoder } from './matching.js';
 
 /** Sockets tracked at once (each: its in-flight ids as intervals). */
 const MAX_SOCKETS = 16384;
@@ -36,18 +35,8 @@ interface Sock {
 }
 
 /** Decodes the msgzc-syscalls lines into events; see probes/msgzc-syscalls.bt for the grammar. */
-export class MsgzcSyscallsDecoder implements Decoder {
-  /** In-flight buffer ranges (exposed for tests). */
-  readonly buffers = new UserBuffers();
+export class MsgzcSyscallsDecoder extends MatchingDecoder implements Decoder {
   private readonly socks = new Map<string, Sock>();
-  /** Matching mode (probes/msgzc-syscalls.bt with a leak threshold): see msgzc-match.ts. */
-  private readonly maps = new MatchMaps();
-  private readonly changes = new Changes();
-
-  /** True once the program said it matches in the kernel. */
-  get matching(): boolean {
-    return this.maps.leakNs !== undefined;
-  }
 
   decode(line: ProbeLine, emit: Emit): boolean {
     switch (line.kind) {
@@ -68,10 +57,6 @@ export class MsgzcSyscallsDecoder implements Decoder {
       case 'counts': return this.maps.counts(line.fields);
       default: return false;
     }
-  }
-
-  mapLine(raw: string, t: number, emit: Emit): void {
-    this.maps.line(raw, t, emit);
   }
 
   // Matching mode: a socket's first zero-copy send.
