@@ -3,6 +3,7 @@ import { execa, type Options, type ResultPromise } from 'execa';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
+import { expect } from 'vitest';
 
 export const ROOT = join(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'zctrace.js');
@@ -42,4 +43,19 @@ export async function liveAttached(args: string[]): Promise<{ z: ResultPromise<{
     void z.then((r) => rej(new Error(`zctrace ended before attaching: ${String(r.stderr)}`)));
   });
   return { z };
+}
+
+/**
+ * Stops a `zctrace live --headless` run the way a user does (Ctrl-C) after `settleMs` (the last
+ * completions and the reorder window), checks that it exited 0, and returns its records, each
+ * checked against the output schema.
+ */
+export async function stopLive(z: ResultPromise<{ cwd: string; reject: false }>, settleMs: number): Promise<Record<string, any>[]> {
+  await new Promise((r) => setTimeout(r, settleMs));
+  z.kill('SIGINT');
+  const r = await z;
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  const recs = records(String(r.stdout));
+  recs.forEach(assertRecord);
+  return recs;
 }

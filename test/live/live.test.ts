@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertRecord, liveAttached, records, ROOT, zctrace } from '../helpers/cli.js';
+import { liveAttached, records, ROOT, stopLive, zctrace } from '../helpers/cli.js';
 import { liveSkipReason } from '../helpers/live.js';
 import { workloadAs } from '../helpers/workload.js';
 
@@ -55,12 +55,7 @@ async function traced(c: Case, fault: string, extra: string[] = []) {
   const hold = fault === 'leak' ? ['--duration', c.mode === 'match' ? '5' : '3'] : [];
   const w = await execa(bin, ['--fault', fault, ...c.args, ...hold, ...extra], { reject: false, timeout: 120_000 });
   const acct = JSON.parse(String(w.stdout).trim().split('\n').at(-1)!);
-  await new Promise((r) => setTimeout(r, 1500)); // the last completions and the reorder window
-  z.kill('SIGINT');
-  const r = await z;
-  expect(r.exitCode, String(r.stderr)).toBe(0);
-  const recs = records(String(r.stdout));
-  recs.forEach(assertRecord);
+  const recs = await stopLive(z, 1500);
   // Count from the recording, for the workload's own process only (a concurrent run of the same
   // binary elsewhere on the machine must not change the verdict).
   const lines = readFileSync(trace, 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l));

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { assertRecord, liveAttached, records, ROOT } from '../helpers/cli.js';
+import { liveAttached, ROOT, stopLive } from '../helpers/cli.js';
 import { liveSkipReason } from '../helpers/live.js';
 
 const CACHE = process.env.ZCTRACE_OUTSIDE_CACHE ?? '/var/tmp/zctrace-outside';
@@ -46,12 +46,7 @@ describe.skipIf(skip !== null)(`outside senders at full speed${skip ? ` (skipped
       const w = await execa('bash', [join(ROOT, 'scripts/outside-run.sh'), c.program, String(c.family), '2'], { reject: false, timeout: 120_000 });
       expect(w.exitCode, String(w.stderr)).toBe(0);
       const sent = JSON.parse(String(w.stdout).trim().split('\n').at(-1)!) as { sends: number; sender_pid: number };
-      await new Promise((r) => setTimeout(r, 2000)); // the last completions and the reorder window
-      z.kill('SIGINT');
-      const r = await z;
-      expect(r.exitCode, String(r.stderr)).toBe(0);
-      const recs = records(String(r.stdout));
-      recs.forEach(assertRecord);
+      const recs = await stopLive(z, 2000);
       const bugs = recs.filter((x) => x.type === 'finding' && x.kind !== 'copy_fallback' && x.uncertain !== true);
       expect(bugs.map((x) => `${x.kind} ${x.obj}: ${x.detail}`)).toEqual([]);
       const summary = recs.at(-1)!;
