@@ -10,7 +10,7 @@
 //   closed  — recently finished lifetimes (bounded), so a late put or free can still be judged
 //             (use_after_free, underflow) against the lifetime it belongs to.
 import { Lifetime } from './lifetime.js';
-import { kindBit, lossSensitive, makeFinding } from './findings.js';
+import { countDerived, kindBit, lossSensitive, makeFinding } from './findings.js';
 import { procKey, Stats } from './stats.js';
 import type { EngineRecord, FindingKind, LifetimeView, ZcEvent } from './types.js';
 
@@ -150,14 +150,15 @@ export class Engine {
     const bit = kindBit(kind);
     if (lt.reported & bit) return;
     lt.reported |= bit;
-    // lost events, or a probe that says its own evidence is not certain (trigger.unsure; for a
-    // leak, the holder's submit: the pack cannot tell whose hold it sees)
-    const uncertain = (lossSensitive(kind) && this.isUncertain(lt)) || trigger?.unsure !== undefined ||
-      (kind === 'leak' && lt.leakUnsure !== undefined);
+    // lost events, or a probe that says its own evidence is not certain: the trigger's unsure,
+    // or the holder's (its submit: a leak cannot be certain; its first get: nothing judged
+    // from its reference counts can be)
+    const why = trigger?.unsure ?? (kind === 'leak' ? lt.leakUnsure : undefined) ?? (countDerived(kind) ? lt.countUnsure : undefined);
+    const uncertain = (lossSensitive(kind) && this.isUncertain(lt)) || why !== undefined;
     this.stats.countFinding(kind, uncertain);
     this.stats.addTo(this.stats.bySock, lt.sock, 0, true);
     this.stats.addTo(this.stats.byProc, procKey(lt.pid, lt.comm), 0, true);
-    this.emit(makeFinding(kind, lt, this.now, uncertain, trigger));
+    this.emit(makeFinding(kind, lt, this.now, uncertain, trigger, why));
   }
 
   private begin(e: ZcEvent, obj: string): Lifetime {

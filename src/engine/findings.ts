@@ -20,16 +20,20 @@ export function lossSensitive(kind: FindingKind): boolean {
   return kind !== 'copy_fallback' && kind !== 'enobufs';
 }
 
+/** Kinds judged from a holder's reference counts (a callback the probes missed can fake them). */
+export function countDerived(kind: FindingKind): boolean {
+  return kind === 'leak' || kind === 'early_free' || kind === 'underflow' || kind === 'use_after_free';
+}
+
 /** One line for people: what happened, in the terms of the lifetime. */
 export function describe(kind: FindingKind, lt: Lifetime, t: number, trigger?: ZcEvent): string {
   const age = fmtNs(t - lt.start);
   const why = trigger?.reason ? ` (${trigger.reason})` : '';
   switch (kind) {
     case 'leak': {
-      const text = lt.done
+      return lt.done
         ? `still ${lt.refs} reference(s) held ${age} after submit, though done was signalled`
         : `not completed ${age} after submit, ${lt.refs} reference(s) held`;
-      return lt.leakUnsure !== undefined ? `${text}; uncertain: ${lt.leakUnsure}` : text;
     }
     case 'early_free':
       return earlyFree(lt, t, age, why, trigger);
@@ -70,12 +74,15 @@ function earlyFree(lt: Lifetime, t: number, age: string, why: string, trigger?: 
 
 /** Builds the record sinks receive. */
 export function makeFinding(
-  kind: FindingKind, lt: Lifetime, t: number, uncertain: boolean, trigger?: ZcEvent,
+  kind: FindingKind, lt: Lifetime, t: number, uncertain: boolean, trigger?: ZcEvent, why?: string,
 ): Finding {
   const { story, dropped } = lt.story();
+  let detail = describe(kind, lt, t, trigger);
+  // why the probe could not be sure, unless the description already says it (an early free's)
+  if (why !== undefined && !detail.endsWith(`uncertain: ${why}`)) detail += `; uncertain: ${why}`;
   const f: Finding = {
     type: 'finding', kind, obj: lt.obj, t, start: lt.start, age: t - lt.start, seq: lt.seq,
-    refs: lt.refs, bytes: lt.bytes, detail: describe(kind, lt, t, trigger),
+    refs: lt.refs, bytes: lt.bytes, detail,
     story, storyDropped: dropped,
   };
   if (lt.sock !== undefined) f.sock = lt.sock;

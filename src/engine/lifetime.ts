@@ -32,6 +32,11 @@ export class Lifetime {
   copied = false;
   /** Why a leak of this holder could not be certain (its submit said so), else undefined. */
   leakUnsure?: string;
+  /**
+   * Why no finding judged from this holder's reference counts could be certain (its first get
+   * said so: the probes see the callbacks but not the owner's count), else undefined.
+   */
+  countUnsure?: string;
   gets = 0;
   puts = 0;
   /** Findings already reported on this lifetime, one per kind (a bit per FindingKind index). */
@@ -64,6 +69,7 @@ export class Lifetime {
     if (e.pid !== undefined) this.pid = e.pid;
     if (e.comm !== undefined) this.comm = e.comm;
     if (e.ev === 'submit' && e.unsure !== undefined) this.leakUnsure = e.unsure;
+    if (e.ev === 'get' && e.unsure !== undefined) this.countUnsure = e.unsure;
   }
 
   /** Counts a page reference moving (g: taken, p: dropped). */

@@ -44,6 +44,7 @@ export interface ZcEvent {
   /**
    * free: why the evidence is not certain (the finding is then reported as uncertain).
    * submit: why a leak of this holder would not be certain (the pack cannot tell whose hold it sees).
+   * get (a holder's first): why nothing judged from its reference counts would be certain.
    */
   unsure?: string;
   /** submit: this send repeats a buffer still in flight (a resend: counted, not a finding). */

@@ -47,6 +47,21 @@ describe('leak', () => {
     expect(r.totals.findings.leak).toBe(1);
   });
 
+  it("a holder's first get that says its counts are unsure makes its count findings uncertain", () => {
+    const r = run([
+      { t: 1000, ev: 'get', obj: '0xa', page: '0xp', unsure: 'no owner count' },
+      { t: 2000, ev: 'put', obj: '0xa', page: '0xp' },
+      { t: 3000, ev: 'done', obj: '0xa' },
+      { t: 4000, ev: 'put', obj: '0xa', page: '0xp' },
+      { t: 5000, ev: 'get', obj: '0xb', page: '0xq' },
+      { t: 5500, ev: 'put', obj: '0xb', page: '0xq' },
+      { t: 5600, ev: 'done', obj: '0xb' },
+      { t: 6000, ev: 'put', obj: '0xb', page: '0xq' },
+    ], 10_000);
+    expect(r.findings.map((f) => [f.kind, f.obj, f.uncertain ?? false])).toEqual([['underflow', '0xa', true], ['underflow', '0xb', false]]);
+    expect(r.findings[0].detail).toMatch(/; uncertain: no owner count$/);
+  });
+
   it('at the end of the trace: old open lifetimes leak, young ones are in flight', () => {
     const r = run([
       { t: 0, ev: 'submit', obj: '0xold' },

@@ -11,7 +11,7 @@ import type { ZcEvent } from '../../../src/engine/types.js';
 import type { ProbeLine } from '../../../src/probes/pack.js';
 import { moduleMember } from '../../../src/probes/btf.js';
 import { parseKallsyms, parsePointers, resolveCallbacks, symbolProblem, SYMBOL_RE } from '../../../src/probes/packs/netpriv-callbacks.js';
-import { NetprivDecoder } from '../../../src/probes/packs/netpriv-decoder.js';
+import { NetprivDecoder, NO_COUNT } from '../../../src/probes/packs/netpriv-decoder.js';
 import { EXAMPLE, generateProgram, REFERENCE_SPEC } from '../../../src/probes/packs/netpriv-program.js';
 import { netpriv, OWNERS, parseFreeFn } from '../../../src/probes/packs/netpriv.js';
 import { run } from '../../helpers/engine.js';
@@ -348,11 +348,14 @@ describe('netpriv: a capture where the kernel skipped 19 get callbacks (test/fix
     expect(r.decoder.stats.clamped).toBe(19);
   });
 
-  it('counting only (no owner count), the missing gets become false underflows', () => {
+  it('counting only (no owner count), the missing gets look like underflows: reported uncertain, saying why', () => {
     const counting = (l: string): string => (l.startsWith('config\t') ? l.replace(/count=\S+/, 'count=none') : l.replace(/\tcnt=-?\d+/, ''));
     const found = replayRaw(raw(), 5e9, counting).findings;
     expect(found.length).toBeGreaterThan(0);
     expect(found.every((f) => f.kind === 'underflow')).toBe(true);
+    // never a certain claim: the probes could not tell a skipped callback from a double put
+    expect(found.filter((f) => f.uncertain !== true)).toEqual([]);
+    expect(found.every((f) => f.detail.endsWith(`uncertain: ${NO_COUNT}`))).toBe(true);
   });
 
   it('the trace zctrace recorded live replays clean', () => {
