@@ -91,7 +91,9 @@ export class KernelTargetDecoder implements Decoder {
     let use = this.current.get(req);
     // a command used again: its previous use has been released by the target (its pages may
     // still be held by TCP: that use stays open on its own id)
+    let fresh = false;
     if (use === undefined || (use.pages.size > 0 && use.released === use.pages.size)) {
+      fresh = true;
       const n = (this.seq.get(req) ?? 0) + 1;
       this.seq.set(req, n);
       use = { id: `${req}#${n}`, pages: new Map(), released: 0, held: 0, heldAtRelease: 0, done: false };
@@ -103,7 +105,8 @@ export class KernelTargetDecoder implements Decoder {
         emit({ t: line.t, ev: 'lost', n: 1 });
       }
     }
-    emit({ t: line.t, ev: 'submit', obj: use.id, bytes, unsure: TARGET_HOLD });
+    // the reason once, on the use's first submit: the engine keeps it with the lifetime
+    emit(fresh ? { t: line.t, ev: 'submit', obj: use.id, bytes, unsure: TARGET_HOLD } : { t: line.t, ev: 'submit', obj: use.id, bytes });
     const key = `${use.id} ${page}`;
     this.sendCount.set(key, (this.sendCount.get(key) ?? 0) + 1);
     if (!use.pages.has(page)) {
