@@ -2,7 +2,8 @@
 // `KIND<TAB>NSECS<TAB>key=value…`, split with indexOf, no regular expressions on this path.
 // Lines that are not events are bpftrace's own: `Attaching N probes...`, `Lost N events`
 // (→ a `lost` event), and the pack's `ready` line printed from BEGIN, which bpftrace runs only
-// once every probe is attached (checked on this machine), so events after it are not missed.
+// once every probe is attached (checked on this machine), so events after it are not missed;
+// `sync` lines (a stop's, src/probes/sync.ts) are skipped.
 import type { ZcEvent } from '../engine/types.js';
 import type { Decoder, LineFields, ProbeLine } from './pack.js';
 import { Reorder } from './reorder.js';
@@ -136,6 +137,9 @@ export class ProbeParser {
       this.hooks.ready();
       return;
     }
+    // a stop's sync line (probes/sync.ts), which the runner takes before lines reach a parser;
+    // here only in raw captures of bpftrace's stdout
+    if (kind === 'sync') return;
     // Fields are checked here (each has a "="), looked up later in the raw line (RawLine).
     let pos = tab2;
     while (pos !== -1) {

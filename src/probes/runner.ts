@@ -1,7 +1,9 @@
 // Runs one bpftrace program: spawn with execa (no output buffering: a trace can run for days),
 // split stdout ourselves (execa's line iterator is 10x slower, measured here), wait for the
 // pack's `ready` line, turn bpftrace's complaints into errors that say what to do, and stop
-// gracefully: SIGINT lets bpftrace detach its probes and drain, then SIGTERM, then SIGKILL.
+// gracefully: first wait until bpftrace has delivered everything traced before the stop (sync.ts:
+// it drops what is still in its buffers at SIGINT), then SIGINT lets it detach its probes and
+// print its maps, then SIGTERM, then SIGKILL.
 import { execa, type ResultPromise } from 'execa';
 
 /** The bpftrace to run: ZCTRACE_BPFTRACE (tests use a fake that replays captured runs), or PATH's. */
@@ -10,7 +12,9 @@ export function bpftraceBin(): string {
 }
 
 const SPAWN = {
-  buffer: false, reject: false, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe',
+  // stdin: bpftrace never reads it; the fake bpftrace of the tests reads sync requests there
+  // (it cannot see the kill(2) calls that real bpftrace's program turns into sync lines)
+  buffer: false, reject: false, stdin: 'pipe', stdout: 'pipe', stderr: 'pipe',
   // Its own process group: a terminal's Ctrl-C reaches zctrace only, which then stops
   // bpftrace once, in order. execa's cleanup still kills it if zctrace exits.
   detached: true, cleanup: true, forceKillAfterDelay: false,
@@ -18,6 +22,10 @@ const SPAWN = {
 import { LineSplitter } from '../util/lines.js';
 import { BpftraceError } from '../util/errors.js';
 import { classifyStderr, isNoise } from './bpftrace-errors.js';
+import { onlineCpus, parseSync, requestSync } from './sync.js';
+
+/** Sync tokens: this process's pid and a counter (several runners in one process, in tests). */
+let syncSeq = 0;
 
 export interface RunnerOptions {
   /** bpftrace program file. */
@@ -31,6 +39,19 @@ export interface RunnerOptions {
   bpftrace?: string;
   /** How long attaching may take before giving up (ms); TCG guests are slow. */
   attachTimeoutMs?: number;
+  /** How long stop() waits for bpftrace to deliver what it traced before the stop (ms). */
+  drainTimeoutMs?: number;
+  /** Called when stop() has waited a second for that (once), to say why the stop takes time. */
+  onDrainWait?: () => void;
+}
+
+/** How a stop went: whether bpftrace delivered everything traced before it. */
+export interface StopResult {
+  /** true: every CPU's sync line arrived; false: gave up waiting (its buffers' rest is lost);
+   *  undefined: not asked (not attached, or already exited). */
+  drained: boolean | undefined;
+  /** CPUs whose sync line did not arrive in time. */
+  missing: number[];
 }
 
 export class BpftraceRunner {
@@ -45,6 +66,10 @@ export class BpftraceRunner {
   private attachTimer: NodeJS.Timeout | undefined;
   /** Set when bpftrace ends without having been asked to. */
   onUnexpectedExit: ((err: BpftraceError) => void) | undefined;
+  private attached = false;
+  /** The pending sync: its token, the CPUs still to answer, and who to wake. */
+  private sync: { token: number; seen: Set<number>; check: () => void } | undefined;
+  private stopResult: StopResult = { drained: undefined, missing: [] };
 
   constructor(private readonly opts: RunnerOptions) {
     this.exited = new Promise((r) => { this.resolveExited = r; });
@@ -53,7 +78,11 @@ export class BpftraceRunner {
   /** Starts bpftrace; resolves once the pack says its probes are attached (call ready()). */
   start(): Promise<void> {
     const bin = this.opts.bpftrace ?? bpftraceBin();
-    const out = new LineSplitter((l) => this.opts.onLine(l), () => {}, 1 << 16);
+    const out = new LineSplitter((l) => {
+      // sync lines are the runner's (any zctrace's stop prints them in every bpftrace running)
+      if (l.charCodeAt(0) === 115 && l.startsWith('sync\t')) this.onSync(l);
+      else this.opts.onLine(l);
+    }, () => {}, 1 << 16);
     const err = new LineSplitter((l) => this.onStderrLine(l), () => {}, 1 << 16);
     // 256 pages (1 MiB) of perf ring buffer per CPU instead of bpftrace's 64: bursts of sends
     // on a busy host otherwise overflow it before bpftrace is scheduled to drain it.
@@ -66,6 +95,7 @@ export class BpftraceRunner {
     };
     const child = execa(bin, [this.opts.program, ...this.opts.params], { ...SPAWN, env });
     this.child = child;
+    child.stdin?.on('error', () => {}); // EPIPE once bpftrace has exited: nothing to tell it
     child.stdout?.on('data', (c: Buffer) => out.push(c));
     child.stderr?.on('data', (c: Buffer) => err.push(c));
     return new Promise<void>((resolve, reject) => {
@@ -101,6 +131,7 @@ export class BpftraceRunner {
 
   /** The pack printed its `ready` line: every probe is attached. */
   ready(): void {
+    this.attached = true;
     clearTimeout(this.attachTimer);
     this.attachTimer = undefined;
     const r = this.readyResolve;
@@ -108,12 +139,17 @@ export class BpftraceRunner {
     r?.();
   }
 
-  /** Stops bpftrace and waits until its output is drained. Safe to call twice. */
-  async stop(graceMs = 15000): Promise<void> {
+  /**
+   * Stops bpftrace: once attached, first waits (drainTimeoutMs, 30 s by default) until it has
+   * delivered everything traced before now, then SIGINT, and waits for its exit and the end of
+   * its output. Safe to call twice.
+   */
+  async stop(graceMs = 15000): Promise<StopResult> {
     const child = this.child;
-    if (child === undefined || this.exitInfo !== undefined) return;
+    if (child === undefined || this.exitInfo !== undefined) return this.stopResult;
     if (!this.stopping) {
       this.stopping = true;
+      if (this.attached) this.stopResult = await this.drain(this.opts.drainTimeoutMs ?? 30000);
       this.signal('SIGINT');
       const t1 = setTimeout(() => this.signal('SIGTERM'), graceMs);
       const t2 = setTimeout(() => this.signal('SIGKILL'), graceMs + 5000);
@@ -123,6 +159,39 @@ export class BpftraceRunner {
     } else {
       await this.exited;
     }
+    return this.stopResult;
+  }
+
+  /** Asks for a sync line from every online CPU and waits for them (sync.ts). */
+  private async drain(timeoutMs: number): Promise<StopResult> {
+    const token = ((process.pid & 0x3fffff) << 4) | (syncSeq++ & 15);
+    const seen = new Set<number>();
+    let asked: number[] | undefined;
+    // without taskset (asked empty), zctrace's own call answers from the CPU it ran on
+    const done = (): boolean => asked !== undefined && (asked.length > 0 ? asked.every((c) => seen.has(c)) : seen.size > 0);
+    let finish!: () => void;
+    const complete = new Promise<void>((r) => { finish = r; });
+    this.sync = { token, seen, check: () => { if (done()) finish(); } };
+    const cpus = onlineCpus();
+    // the fake bpftrace of the tests answers here; real bpftrace never reads its stdin
+    this.child?.stdin?.write(`sync ${token} ${cpus.join(',')}\n`);
+    const slow = setTimeout(() => this.opts.onDrainWait?.(), 1000);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); });
+    asked = await requestSync(token, cpus);
+    this.sync.check();
+    await Promise.race([complete, deadline, this.exited]);
+    clearTimeout(slow);
+    clearTimeout(timer);
+    this.sync = undefined;
+    return { drained: done(), missing: (asked.length > 0 ? asked : cpus).filter((c) => !seen.has(c)) };
+  }
+
+  private onSync(line: string): void {
+    const s = parseSync(line);
+    if (s === undefined || this.sync === undefined || s.token !== this.sync.token) return;
+    this.sync.seen.add(s.cpu);
+    this.sync.check();
   }
 
   /** Signals bpftrace's whole process group (it has its own), so nothing it started lingers. */

@@ -41,7 +41,7 @@ export class Analysis {
   }
 
   /** Ends the run: leaks at the end are judged, then the summary or the report is written. */
-  async finish(ctx: ReportContext & { source: string; ended: string }): Promise<void> {
+  async finish(ctx: ReportContext & { source: string; ended: string; drained?: boolean }): Promise<void> {
     this.engine.end();
     if (this.json) {
       const snap = snapshot(this.engine, 20);
@@ -50,6 +50,7 @@ export class Analysis {
       const summary: SummaryRecord = {
         type: 'summary', ...totals(this.engine), leakAfterNs: this.engine.leakAfterNs,
         badLines: ctx.badLines, truncated: ctx.truncated, source: ctx.source, ended: ctx.ended,
+        ...(ctx.drained === undefined ? {} : { drained: ctx.drained }),
         inflight: series.filter((_, i) => i % step === 0),
         oldest: oldest.slice(0, 10).map((h) => ({
           obj: h.obj, seq: h.seq, start: h.start, age: h.age, refs: h.refs, bytes: h.bytes, leaked: h.leaked, sock: h.sock, pid: h.pid, comm: h.comm,

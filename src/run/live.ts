@@ -170,6 +170,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     engine.push(e);
   };
   let badLines = 0;
+  let drained: boolean | undefined;
   const parser = new ProbeParser(o.pack.createDecoder(), t0, {
     emit,
     ready: () => runner.ready(),
@@ -184,6 +185,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     params: runMode(o) === 'matching' ? [...filterParams(o.filters), String(Math.max(1, Math.round(o.leakAfterNs / 1e6)))] : filterParams(o.filters),
     onLine: (l) => parser.line(l),
     onStderr: (l) => log.info({ bpftraceStderr: l }), attachTimeoutMs: o.attachTimeoutMs,
+    onDrainWait: () => { if (o.output !== 'dashboard') process.stderr.write('zctrace: stopping: waiting for bpftrace to deliver what it traced before the stop (Ctrl-C again to stop now)\n'); },
   });
   runner.onUnexpectedExit = (err) => stop('bpftrace died', new BpftraceError(`bpftrace died while tracing: ${err.message}`, err.hint));
 
@@ -252,7 +254,11 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     for (const t of timers) clearInterval(t);
     metrics?.m.setAttached(false);
     sdNotify('STOPPING=1');
-    await runner.stop();
+    const how = await runner.stop();
+    drained = how.drained;
+    if (drained === false) {
+      warn(`bpftrace had not delivered everything it traced before the stop (no answer from CPU ${how.missing.join(', ')}): stopped anyway; what its buffers held is lost and not counted (bpftrace drops it at exit)`);
+    }
     parser.finish();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -269,8 +275,11 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   status?.done();
   await analysis.finish({
     title: `zctrace live, pack ${o.pack.name}, ${runMode(o)} (leak threshold ${o.leakAfterNs / 1e9} s): ${stopReason}`,
-    notes: writer ? [`recorded ${writer.eventsWritten} events to ${writer.path}${writer.files > 1 ? ` (rotated: ${writer.files} files in this run)` : ''}`] : [],
-    badLines, truncated: false, source: `pack ${o.pack.name}`, ended: stopReason ?? 'stopped',
+    notes: [
+      ...(writer ? [`recorded ${writer.eventsWritten} events to ${writer.path}${writer.files > 1 ? ` (rotated: ${writer.files} files in this run)` : ''}`] : []),
+      ...(drained === false ? ['stopped while bpftrace was behind: the events still in its buffers are missing from this report'] : []),
+    ],
+    badLines, truncated: false, source: `pack ${o.pack.name}`, ended: stopReason ?? 'stopped', drained,
   });
   recordsFile?.close();
   await metrics?.server.close();

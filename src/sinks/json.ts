@@ -19,6 +19,9 @@ export interface SummaryRecord extends Totals {
   source: string;
   /** Why the run ended: end of input, duration reached, interrupted, a failure. */
   ended: string;
+  /** live: whether bpftrace delivered everything traced before the stop (false: it was stopped
+   *  while behind, and what its buffers held is lost, not counted in `lost`). */
+  drained?: boolean;
   /** Holders in flight and bytes pinned over the trace (at most 60 points, evenly spread). */
   inflight: { t: number; holders: number; bytes: number }[];
   /** The oldest lifetimes still open at the end (at most 10). */

@@ -1,6 +1,7 @@
 // The template of the msgzc-kernel programs (see msgzc-kernel-programs.ts, which expands it:
 // `#if KEY=VALUE` / `#else` / `#endif` lines, then `@NAME@` placeholders).
 // Kept apart so that the generator reads as code and this reads as bpftrace.
+import { SYNC_PROBE } from '../sync.js';
 
 // One constant of the kernel's layout is not in BTF's names: sk_buff.cb is at offset 40 on
 // x86_64 from 4.x to 6.18 (next/prev/dev 24, sk 8, tstamp 8), and the ubuf_info of a
@@ -595,7 +596,7 @@ END
 `;
 
 /** The whole template; `@DONE_BLOCK@` and `@PAGE_HIST@` are expanded first by the generator. */
-export const TEMPLATE = HEADER + '#if MODE=stream\n' + OUTPUT_STREAM + '#else\n' + OUTPUT_AGG + '#endif\n' + TAIL_STREAM + BODY;
+export const TEMPLATE = HEADER + '#if MODE=stream\n' + OUTPUT_STREAM + '#else\n' + OUTPUT_AGG + '#endif\n' + TAIL_STREAM + BODY + '\n' + SYNC_PROBE;
 
 /** Parts the generator expands before the template. */
 export const PARTS = { DONE_BLOCK, pageHistogram };

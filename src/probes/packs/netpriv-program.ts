@@ -12,6 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { probePath } from '../../util/paths.js';
 import { SYMBOL_RE } from './netpriv-callbacks.js';
+import { SYNC_PROBE } from '../sync.js';
 
 /** The holder's own reference count: a 32-bit counter (atomic_t) at `offset` in `struct`. */
 export interface CountSpec {
@@ -154,7 +155,8 @@ BEGIN
 	/* bpftrace reads BEGIN's output only once every probe is attached: the ready signal */
 	printf("ready\t%llu\n", nsecs);
 }
-${probe('get', s.get)}${probe('put', s.put)}${free}`;
+${probe('get', s.get)}${probe('put', s.put)}${free}
+${SYNC_PROBE}`;
 }
 
 /** The committed reference program (probes/netpriv.bt). */
