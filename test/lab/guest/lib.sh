@@ -12,3 +12,14 @@ wait_ready() {
 	done
 	return 1
 }
+
+# settled NDJSON N: until zctrace's latest stats record (--headless --interval) in NDJSON says no
+# lifetime is open; at most N tries 0.2 s apart
+settled() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		grep '"type":"stats"' "$1" | tail -n 1 | grep -q '"open":0,' && return 0
+		sleep 0.2
+	done
+	return 1
+}

@@ -47,7 +47,12 @@ for t in "${targets[@]}"; do
 	mv "$out/$t.fio.d/fio-write.json" "$out/$t-fio-write.json"; mv "$out/$t.fio.d/fio-read.json" "$out/$t-fio-read.json"
 	rmdir "$out/$t.fio.d"
 	log "$t fio exit $(cat "$out/$t.fio")"
-	sleep 2
+	# LIO keeps a session's last command, and its pages, until the initiator acknowledges its
+	# status (a NOP-Out every 5 s when idle): stopping 2 s after fio cut that command off open
+	# in some runs. Wait until zctrace's latest stats record has no lifetime open (at most 30 s;
+	# a pack that never sees a command end times out here and the test fails on its open count)
+	settled "$out/$t.ndjson" 150 && log "$t settled" || log "$t: lifetimes still open after 30 s"
+	sleep 1
 	kill -INT $zc
 	wait $zc
 	log "$t zctrace exit $?"
