@@ -53,6 +53,9 @@ function parseCapture(text: string): { lines: ProbeLine[]; raw: { kind: string; 
   text.split('\n').forEach((s, i) => {
     const parts = s.split('\t');
     if (parts.length < 2 || !/^[0-9]+$/.test(parts[1])) return; // bpftrace's own output
+    // another zctrace's stop on this host (a parallel test) prints sync lines in every program
+    // (src/probes/sync.ts); zctrace's runner takes them, this raw reader skips them
+    if (parts[0] === 'sync') return;
     const T = BigInt(parts[1]);
     t0 ??= T;
     const fields = new Map<string, string>();
