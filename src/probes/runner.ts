@@ -4,6 +4,7 @@
 // gracefully: first wait until bpftrace has delivered everything traced before the stop (sync.ts:
 // it drops what is still in its buffers at SIGINT), then SIGINT lets it detach its probes and
 // print its maps, then SIGTERM, then SIGKILL.
+import { readFileSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 
 /** The bpftrace to run: ZCTRACE_BPFTRACE (tests use a fake that replays captured runs), or PATH's. */
@@ -23,6 +24,16 @@ import { LineSplitter } from '../util/lines.js';
 import { BpftraceError } from '../util/errors.js';
 import { classifyStderr, isNoise } from './bpftrace-errors.js';
 import { onlineCpus, parseSync, requestSync } from './sync.js';
+
+/** Whether a program can answer a sync (an older or hand-made one may not: then no wait; a
+ *  file that cannot be read here is assumed to, as bpftrace will say if it is missing). */
+function hasSyncProbe(program: string): boolean {
+  try {
+    return readFileSync(program, 'utf8').includes('tracepoint:syscalls:sys_enter_kill');
+  } catch {
+    return true;
+  }
+}
 
 /** Sync tokens: this process's pid and a counter (several runners in one process, in tests). */
 let syncSeq = 0;
@@ -149,7 +160,7 @@ export class BpftraceRunner {
     if (child === undefined || this.exitInfo !== undefined) return this.stopResult;
     if (!this.stopping) {
       this.stopping = true;
-      if (this.attached) this.stopResult = await this.drain(this.opts.drainTimeoutMs ?? 30000);
+      if (this.attached && hasSyncProbe(this.opts.program)) this.stopResult = await this.drain(this.opts.drainTimeoutMs ?? 30000);
       this.signal('SIGINT');
       const t1 = setTimeout(() => this.signal('SIGTERM'), graceMs);
       const t2 = setTimeout(() => this.signal('SIGKILL'), graceMs + 5000);

@@ -40,11 +40,11 @@ describe('sync lines and CPUs', () => {
 });
 
 describe('the runner waits for the sync lines before SIGINT (fake bpftrace)', () => {
-  const run = async (env: NodeJS.ProcessEnv, drainTimeoutMs: number) => {
+  const run = async (env: NodeJS.ProcessEnv, drainTimeoutMs: number, program = 'probes/x.bt') => {
     Object.assign(process.env, env);
     const got: string[] = [];
     const r = new BpftraceRunner({
-      program: 'probes/x.bt', params: [], drainTimeoutMs,
+      program, params: [], drainTimeoutMs,
       onLine: (l) => { got.push(l); if (l.startsWith('ready')) r.ready(); },
     });
     await r.start();
@@ -64,6 +64,14 @@ describe('the runner waits for the sync lines before SIGINT (fake bpftrace)', ()
     expect(how.drained).toBe(false);
     expect(how.missing).toEqual(onlineCpus());
     expect(ms).toBeGreaterThanOrEqual(1400);
+  });
+
+  it('a program without the sync probe (an older or hand-made one): no wait, drained unknown', async () => {
+    const old = join(mkdtempSync(join(tmpdir(), 'zctrace-nosync-')), 'old.bt');
+    writeFileSync(old, 'BEGIN { printf("ready\\t%llu\\n", nsecs); }\n');
+    const { how, ms } = await run({ ...fakeEnv('replay', linesFile(['ready\t+0'])), FAKE_BPFTRACE_NOSYNC: '1' }, 10000, old);
+    expect(how.drained).toBeUndefined();
+    expect(ms).toBeLessThan(5000);
   });
 });
 
