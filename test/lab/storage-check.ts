@@ -2,6 +2,8 @@
 // (test/lab/storage.lab.ts: zctrace live in a guest) and the replay test of the committed capture
 // (test/probes/packs/kernel-target.test.ts).
 import { Engine } from '../../src/engine/engine.js';
+import { snapshot } from '../../src/engine/snapshot.js';
+import type { Breakdown } from '../../src/engine/stats.js';
 import type { EngineRecord, Finding, ZcEvent } from '../../src/engine/types.js';
 import { ProbeParser } from '../../src/probes/parse.js';
 import { KernelTargetDecoder } from '../../src/probes/packs/kernel-target.js';
@@ -17,14 +19,17 @@ export interface RawStats {
   ended: number;
   /** pfree lines with rel=0: a page freed while the target still had it. */
   freedUnder: number;
+  /** Pages sent again (by another command) before any line showed their end: freed meanwhile,
+   *  the free's program skipped by the kernel; counted in `ended`. */
+  inferred: number;
   /** TCP's references when the target released each page (prel ref - 1), one entry per page. */
   tcpRefsAtRelease: number[];
 }
 
 /** Reads the raw lines; a page sent again after it ended starts over (pages are reused). */
 export function rawStats(raw: string): RawStats {
-  const s: RawStats = { sends: 0, pages: 0, released: 0, ended: 0, freedUnder: 0, tcpRefsAtRelease: [] };
-  const live = new Set<string>();
+  const s: RawStats = { sends: 0, pages: 0, released: 0, ended: 0, freedUnder: 0, inferred: 0, tcpRefsAtRelease: [] };
+  const live = new Map<string, string>(); // page → the command (obj) that handed it to TCP
   for (const l of raw.split('\n')) {
     const f = l.split('\t');
     const page = f.find((x) => x.startsWith('page='))?.slice(5);
@@ -32,7 +37,10 @@ export function rawStats(raw: string): RawStats {
     const ref = Number(f.find((x) => x.startsWith('ref='))?.slice(4));
     if (f[0] === 'send') {
       s.sends++;
-      if (!live.has(page)) { live.add(page); s.pages++; }
+      const obj = f.find((x) => x.startsWith('obj='))?.slice(4) ?? '';
+      const owner = live.get(page);
+      if (owner !== undefined && owner !== obj) { s.inferred++; s.ended++; live.delete(page); }
+      if (!live.has(page)) { live.set(page, obj); s.pages++; }
     } else if (f[0] === 'prel' && live.has(page)) {
       s.released++;
       s.tcpRefsAtRelease.push(ref - 1);
@@ -47,7 +55,7 @@ export function rawStats(raw: string): RawStats {
 }
 
 /** The raw lines replayed through the pack's decoder and the engine, as zctrace would. */
-export function replayRaw(raw: string, leakAfterNs: number): { findings: Finding[]; events: ZcEvent[]; decoder: KernelTargetDecoder; bad: string[] } {
+export function replayRaw(raw: string, leakAfterNs: number): { findings: Finding[]; events: ZcEvent[]; decoder: KernelTargetDecoder; bad: string[]; bySock: Breakdown[] } {
   const records: EngineRecord[] = [];
   const engine = new Engine({ leakAfterNs, onRecord: (r) => records.push(r) });
   const decoder = new KernelTargetDecoder();
@@ -65,7 +73,7 @@ export function replayRaw(raw: string, leakAfterNs: number): { findings: Finding
   parser.finish();
   engine.push({ t: parser.lastT + leakAfterNs + 1e9, ev: 'tick' });
   engine.end();
-  return { findings: records.filter((r): r is Finding => r.type === 'finding'), events, decoder, bad };
+  return { findings: records.filter((r): r is Finding => r.type === 'finding'), events, decoder, bad, bySock: snapshot(engine).bySock };
 }
 
 /** p50, p99 and max of a list (0s when empty). */

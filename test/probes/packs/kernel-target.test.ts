@@ -76,4 +76,34 @@ describe('kernel-target pack', () => {
     expect(r.findings).toEqual([]);
     expect(r.events.filter((e) => e.ev === 'done').map((e) => e.obj)).toEqual(['0xa#1', '0xa#2']);
   });
+
+  it('each use carries its connection (the send lines\' sock), once, on its first submit', () => {
+    const a = 'sock=127.0.0.1:4420>127.0.0.1:40000';
+    const b = 'sock=[::1]:3260>[::1]:50000';
+    const r = replayRaw(lines(
+      `send\t${T}\tobj=0xa\tpage=0xp1\tbytes=4096\tref=1\t${a}`,
+      `send\t${T + 5}\tobj=0xa\tpage=0xp2\tbytes=4096\tref=1\t${a}`,
+      `send\t${T + 10}\tobj=0xb\tpage=0xp3\tbytes=8192\tref=1\t${b}`,
+      `prel\t${T + 20}\tobj=0xa\tpage=0xp1\tref=1`,
+      `prel\t${T + 21}\tobj=0xa\tpage=0xp2\tref=1`,
+      `prel\t${T + 30}\tobj=0xb\tpage=0xp3\tref=1`,
+    ), 5e9);
+    expect(r.findings).toEqual([]);
+    expect(r.events.filter((e) => e.ev === 'submit').map((e) => e.sock)).toEqual([a.slice(5), undefined, b.slice(5)]);
+    expect(r.bySock.map((x) => [x.key, x.lifetimes, x.bytes]).sort()).toEqual([[b.slice(5), 1, 8192], [a.slice(5), 1, 8192]].sort());
+  });
+
+  it('a page whose last free no line showed, seen in another command: its previous use ends there, no finding', () => {
+    // (the kernel skipped the free's program; what the lab saw under netem)
+    const r = replayRaw(lines(
+      `send\t${T}\tobj=0xa\tpage=0xp1\tbytes=4096\tref=1`,
+      `prel\t${T + 10}\tobj=0xa\tpage=0xp1\tref=2`,
+      `send\t${T + 2 * T}\tobj=0xb\tpage=0xp1\tbytes=4096\tref=1`,
+      `prel\t${T + 2 * T + 10}\tobj=0xb\tpage=0xp1\tref=1`,
+    ), 5e9);
+    expect(r.findings).toEqual([]);
+    expect(r.events.filter((e) => e.ev === 'done').map((e) => [e.obj, e.t + 1000 - T])).toEqual([['0xa#1', 2 * T], ['0xb#1', 2 * T + 10]]);
+    expect(r.decoder.stats.freesInferred).toBe(1);
+    expect(rawStats(['ready\t1000', `send\t${T}\tobj=0xa\tpage=0xp1`, `prel\t${T + 10}\tobj=0xa\tpage=0xp1\tref=2`, `send\t${T + 20}\tobj=0xb\tpage=0xp1`].join('\n'))).toMatchObject({ pages: 2, ended: 1, inferred: 1 });
+  });
 });
