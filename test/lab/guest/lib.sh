@@ -13,12 +13,16 @@ wait_ready() {
 	return 1
 }
 
-# settled NDJSON N: until zctrace's latest stats record (--headless --interval) in NDJSON says no
-# lifetime is open; at most N tries 0.2 s apart
+# settled NDJSON TRIES WANT: until zctrace's latest stats record (--headless --interval) in
+# NDJSON counts at least WANT lifetimes and none open; at most TRIES tries 0.2 s apart ("no
+# lifetime open" alone was true in the gap before a burst's last command reached zctrace)
 settled() {
-	local i
+	local i last
 	for ((i = 0; i < $2; i++)); do
-		grep '"type":"stats"' "$1" | tail -n 1 | grep -q '"open":0,' && return 0
+		last=$(grep '"type":"stats"' "$1" | tail -n 1)
+		if [[ $last == *'"open":0,'* ]]; then
+			[[ $last =~ \"lifetimes\":([0-9]+) ]] && ((BASH_REMATCH[1] >= $3)) && return 0
+		fi
 		sleep 0.2
 	done
 	return 1
