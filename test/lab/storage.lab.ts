@@ -1,8 +1,8 @@
 // The kernel's own storage targets in the lab (npm run test:lab, issue 15): one guest boot on
 // Debian's stock 6.1 runs test/lab/guest/storage.sh: the NVMe/TCP target (nvmet-tcp) with the
-// kernel's nvme-tcp initiator, then the LIO iSCSI target (iscsi_target_mod) with open-iscsi, then
-// nvmet-tcp again with netem on lo (loss 1%, delay 2 ms, reorder 25%: retransmissions), each
-// exporting a brd RAM disk on loopback and traced by `zctrace live --pack kernel-target` while fio
+// kernel's nvme-tcp initiator, then the LIO iSCSI target (iscsi_target_mod) with open-iscsi, on
+// loopback, then nvmet-tcp again over a virtio-net NIC (lab/run --nics 2) with netem on it (loss
+// 1%, delay 2 ms, reorder 25%: retransmissions), each exporting a brd RAM disk and traced by `zctrace live --pack kernel-target` while fio
 // writes 16 MiB and reads it back with crc32c verification (the reads make the target hand its
 // pages to TCP). Per target: every read fio issued must be one lifetime that ends, every page
 // handed to TCP must be seen released by the target and let go by TCP, no certain finding, fio's
@@ -20,10 +20,12 @@ import { percentiles, rawStats, replayRaw } from './storage-check.js';
 import { labDescribe } from './suite.js';
 
 const TARGETS = [
-  { name: 'nvmet', module: 'nvmet_tcp', what: 'NVMe/TCP target', port: 4420, netem: false },
-  { name: 'iscsi', module: 'iscsi_target_mod', what: 'LIO iSCSI target', port: 3260, netem: false },
-  // the same nvmet run with loss, delay and reordering on lo: TCP retransmits, holds pages longer
-  { name: 'nvmet-netem', module: 'nvmet_tcp', what: 'NVMe/TCP target', port: 4420, netem: true },
+  { name: 'nvmet', module: 'nvmet_tcp', what: 'NVMe/TCP target', port: 4420, netem: false, local: '127.0.0.1', peer: '127.0.0.1' },
+  { name: 'iscsi', module: 'iscsi_target_mod', what: 'LIO iSCSI target', port: 3260, netem: false, local: '127.0.0.1', peer: '127.0.0.1' },
+  // nvmet again over a virtio-net NIC (the initiator in its own network namespace) with loss,
+  // delay and reordering on the target's side: TCP retransmits, and a page stays referenced
+  // until the device has sent it
+  { name: 'nvmet-nic-netem', module: 'nvmet_tcp', what: 'NVMe/TCP target', port: 4420, netem: true, local: '10.99.0.1', peer: '10.99.0.2' },
 ] as const;
 const LEAK_AFTER_NS = 15e9; // storage.sh runs zctrace with --leak-after 15s
 /** Commands per run allowed to end as uncertain leaks (a page free the kernel ran no program
@@ -60,7 +62,7 @@ labDescribe('the kernel\'s storage targets traced by the kernel-target pack (Deb
       lab = { code: 0, stdout: '', stderr: '', seconds: 0 };
     } else {
       dir = mkdtempSync(join(tmpdir(), 'zctrace-storage-lab-'));
-      lab = await runInLab([...LAB_OPTS, '--timeout', '1200', '--rw', dir], [join(root, 'test/lab/guest/storage.sh'), dir], 1_300_000);
+      lab = await runInLab([...LAB_OPTS, '--nics', '2', '--timeout', '1200', '--rw', dir], [join(root, 'test/lab/guest/storage.sh'), dir], 1_300_000);
     }
     process.stdout.write(`storage lab: guest ran ${lab.seconds.toFixed(0)} s (exit ${lab.code}); outputs in ${dir}\n${existsSync(join(dir, 'log')) ? read('log') : ''}`);
   });
@@ -102,7 +104,7 @@ labDescribe('the kernel\'s storage targets traced by the kernel-target pack (Deb
       expect(summary!.completed + leaks.length).toBe(readIos(t.name));
       expect(summary!.open).toBe(leaks.length);
       // bytes per connection: all of it on the target's one connection, named local>remote
-      expect(summary!.bySock.map((b: { key: string; bytes: number }) => [b.key.replace(/:\d+$/, ':*'), b.bytes])).toEqual([[`127.0.0.1:${t.port}>127.0.0.1:*`, 16 << 20]]);
+      expect(summary!.bySock.map((b: { key: string; bytes: number }) => [b.key.replace(/:\d+$/, ':*'), b.bytes])).toEqual([[`${t.local}:${t.port}>${t.peer}:*`, 16 << 20]]);
       process.stdout.write(`storage lab ${t.name}: ${summary!.completed} of ${summary!.lifetimes} commands ended, ${leaks.length} uncertain leak(s)\n`);
     });
 

@@ -3,7 +3,8 @@
 # on loopback, driven by fio, so that the target hands the pages of its read commands to TCP.
 # Usage: storage-nvmet.sh up | run OUT [FIO-ARGS...] | down
 #   up    load the modules, make a RAM-backed namespace (brd, /dev/ram0, 64 MiB) exported by
-#         a port on 127.0.0.1:4420, connect the initiator; prints the initiator's block device
+#         a port on $STORAGE_ADDR:4420 (default 127.0.0.1), connect the initiator (inside the
+#         network namespace $STORAGE_NETNS when set: the NIC path); prints its block device
 #   run   fio on it: write a verifiable pattern, then read it back with verification (the reads
 #         make the target send data pages); fio's JSON output in OUT/fio-write.json and
 #         OUT/fio-read.json; exit status fio's (non-zero when verification fails)
@@ -33,10 +34,11 @@ up)
 	echo 1 >"$CFS/subsystems/$NQN/namespaces/1/enable" || exit 1
 	mkdir "$CFS/ports/1" || exit 1
 	echo tcp >"$CFS/ports/1/addr_trtype"; echo ipv4 >"$CFS/ports/1/addr_adrfam"
-	echo 127.0.0.1 >"$CFS/ports/1/addr_traddr"; echo 4420 >"$CFS/ports/1/addr_trsvcid"
+	echo "${STORAGE_ADDR:-127.0.0.1}" >"$CFS/ports/1/addr_traddr"; echo 4420 >"$CFS/ports/1/addr_trsvcid"
 	ln -s "$CFS/subsystems/$NQN" "$CFS/ports/1/subsystems/$NQN" || exit 1
 	# one I/O queue: the lab guest runs on one vCPU
-	nvme connect -t tcp -a 127.0.0.1 -s 4420 -n "$NQN" --nr-io-queues=1 >&2 || exit 1
+	# the kernel's initiator makes its sockets in the namespace of the process that connects
+	${STORAGE_NETNS:+ip netns exec "$STORAGE_NETNS"} nvme connect -t tcp -a "${STORAGE_ADDR:-127.0.0.1}" -s 4420 -n "$NQN" --nr-io-queues=1 >&2 || exit 1
 	for _ in $(seq 50); do d=$(dev_of) && [[ -b /dev/$d ]] && { echo "/dev/$d"; exit 0; }; sleep 0.2; done
 	echo "storage-nvmet: no namespace device appeared" >&2; exit 1
 	;;
