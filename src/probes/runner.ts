@@ -151,7 +151,8 @@ export class BpftraceRunner {
   }
 
   /**
-   * Stops bpftrace: once attached, first waits (drainTimeoutMs, 30 s by default) until it has
+   * Stops bpftrace: once attached, first waits (drainTimeoutMs; 10 s by default, so that with
+   * bpftrace's own exit a stop fits deploy/zctrace.service's TimeoutStopSec=30) until it has
    * delivered everything traced before now, then SIGINT, and waits for its exit and the end of
    * its output. Safe to call twice.
    */
@@ -160,7 +161,7 @@ export class BpftraceRunner {
     if (child === undefined || this.exitInfo !== undefined) return this.stopResult;
     if (!this.stopping) {
       this.stopping = true;
-      if (this.attached && hasSyncProbe(this.opts.program)) this.stopResult = await this.drain(this.opts.drainTimeoutMs ?? 30000);
+      if (this.attached && hasSyncProbe(this.opts.program)) this.stopResult = await this.drain(this.opts.drainTimeoutMs ?? 10000);
       this.signal('SIGINT');
       const t1 = setTimeout(() => this.signal('SIGTERM'), graceMs);
       const t2 = setTimeout(() => this.signal('SIGKILL'), graceMs + 5000);
