@@ -145,10 +145,17 @@ labDescribe('netpriv pack in the lab (patched 6.1 + zcsim)', skip, () => {
       // the owner's count covers for them, and without it the findings are uncertain
       expect(judgeCounts(r.proc, lineCounts(r.raw), r.progs, 0.2, ownerOf(mode))).toEqual([]);
       expect(judgeFindings(r.proc, r.findings)).toEqual([]);
-      // the decoder replayed from the raw lines agrees with what zctrace live reported
+      // the decoder replayed from the raw lines agrees with what zctrace live reported. The
+      // replay also judges, past its end, lifetimes still open when live stopped: leaks live
+      // had no time to judge (seen in CI: a zctarget command over the NIC whose put the kernel
+      // skipped); those are left out, and there can be no more of them than live left open
       const replay = replayRaw(r.raw, LEAK_AFTER_NS);
       expect(replay.bad).toEqual([]);
-      expect(replay.findings.map((f) => `${f.kind} ${f.obj}`).sort()).toEqual(r.findings.map((f) => `${f.kind} ${f.obj}`).sort());
+      const live = r.findings.map((f) => `${f.kind} ${f.obj}`).sort();
+      const replayed = replay.findings.map((f) => `${f.kind} ${f.obj}`);
+      const lateLeaks = replayed.filter((k) => k.startsWith('leak ') && !live.includes(k));
+      expect(replayed.filter((k) => !lateLeaks.includes(k)).sort()).toEqual(live);
+      expect(lateLeaks.length).toBeLessThanOrEqual(r.summary?.open ?? 0);
       if (ownerOf(mode) === 'zcsim') {
         expect(r.summary?.eventsByKind.done).toBe(r.proc.done);
       } else {
