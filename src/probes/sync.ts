@@ -22,9 +22,9 @@ export const SYNC_PROBE = String.raw`/* zctrace's stop: it calls kill(2^30 + tok
  * before SIGINT, so that nothing traced before the stop is still in bpftrace's buffers
  * (bpftrace drops those at exit without saying so) */
 tracepoint:syscalls:sys_enter_kill
-/args->sig == 0 && args->pid >= 1073741824/
+/args->sig == 0 && args->pid >= ${SYNC_BASE}/
 {
-	printf("sync\t%llu\ttoken=%d\tcpu=%u\n", nsecs, args->pid - 1073741824, cpu);
+	printf("sync\t%llu\ttoken=%d\tcpu=%u\n", nsecs, args->pid - ${SYNC_BASE}, cpu);
 }
 `;
 
