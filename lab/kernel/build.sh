@@ -226,7 +226,7 @@ command -v pahole >/dev/null || die "pahole (dwarves) is missing: needed for BTF
 
 # ---------------------------------------------------------------- build
 if [ "$FORCE" = 1 ] || [ ! -s "$OUT/bzImage" ]; then
-  log "building bzImage + modules with -j$JOBS at nice $NICE (first build: about 1600 s of CPU, some 14 minutes on 2 idle cores)"
+  log "building bzImage + modules with -j$JOBS at nice $NICE (first build: about 1670 s of CPU, 14-15 minutes on 2 idle cores)"
   tk=$(now)
   "${MAKE[@]}" bzImage modules >&2 || die "kernel build failed (object tree: $OBJ)"
   tk=$(( $(now) - tk ))
