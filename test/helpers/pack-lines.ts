@@ -17,3 +17,8 @@ export function headerExampleLines(bt: string): string[] {
   const example = bt.slice(bt.indexOf(' * Example'), bt.indexOf(' * Overhead'));
   return example.split('\n').filter((l) => l.includes('\t')).map((l) => l.replace(/^ \*\s+/, ''));
 }
+
+/** A probe line as the parser makes it, for a decoder under test. */
+export function probeLine(kind: string, t: number, fields: Record<string, string | number> = {}, lineNo = 1): ProbeLine {
+  return { kind, t, fields: new Map(Object.entries(fields).map(([k, v]) => [k, String(v)])), lineNo };
+}

@@ -5,20 +5,17 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ProbeLine } from '../../../src/probes/pack.js';
 import { errnoName, iouringSendzc } from '../../../src/probes/packs/iouring-sendzc.js';
 import {
   type Accounting, checkCapture, checkMatch, decodeAll, liveUnavailable, root, traceRun,
 } from '../../helpers/iouring-capture.js';
-import { headerExampleLines } from '../../helpers/pack-lines.js';
+import { headerExampleLines, probeLine } from '../../helpers/pack-lines.js';
 
 const fixtures = join(root, 'test/fixtures/iouring-sendzc');
 const R = 'ring:0xffff888100c62800';
 
 /** A line as the generic parser would hand it over (t already rebased). */
-function line(kind: string, t: number, fields: Record<string, string | number>): ProbeLine {
-  return { kind, t, fields: new Map(Object.entries(fields).map(([k, v]) => [k, String(v)])), lineNo: 1 };
-}
+const line = probeLine;
 
 const sub = (t: number, ud: number, addr: string, extra: Record<string, string | number> = {}) =>
   line('submit', t, {

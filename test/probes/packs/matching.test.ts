@@ -4,11 +4,10 @@ import { describe, expect, it } from 'vitest';
 import type { ZcEvent } from '../../../src/engine/types.js';
 import { Engine } from '../../../src/engine/engine.js';
 import type { EngineRecord } from '../../../src/engine/types.js';
-import type { ProbeLine } from '../../../src/probes/pack.js';
 import { bucketTop, MatchMaps, skHex } from '../../../src/probes/packs/matching.js';
 import { iouringSendzc } from '../../../src/probes/packs/iouring-sendzc.js';
 import { msgzcSyscalls } from '../../../src/probes/packs/msgzc-syscalls.js';
-import { decodeWith } from '../../helpers/pack-lines.js';
+import { decodeWith, probeLine } from '../../helpers/pack-lines.js';
 
 const fields = (o: Record<string, string>) => new Map(Object.entries(o));
 
@@ -82,8 +81,7 @@ describe('the engine and what the kernel counted', () => {
 // The scan's `late` lines (the first lines are from a run of msgzc-syscalls.bt and
 // iouring-sendzc.bt with $4 = 1000 under the bundled workloads' --fault leak).
 describe('a send the kernel reports in flight past the threshold (late)', () => {
-  const line = (kind: string, t: number, f: Record<string, string | number>): ProbeLine =>
-    ({ kind, t, fields: new Map(Object.entries(f).map(([k, v]) => [k, String(v)])), lineNo: 1 });
+  const line = probeLine;
   const held = { fp: '0x1', fz: 0, rwat: 0, abs: 0, now: '0x0', nz: 2, copied: 0 };
 
   it('msgzc-syscalls: a submit dated back (a leak now), one only; its late completion ends it', () => {

@@ -11,16 +11,14 @@ import { sentRanges } from '../../../src/probes/fields.js';
 import { parsePages } from '../../../src/probes/packs/msgzc-kernel-lines.js';
 import { ProbeParser } from '../../../src/probes/parse.js';
 import { Reorder } from '../../../src/probes/reorder.js';
-import { decodeWith } from '../../helpers/pack-lines.js';
+import { decodeWith, probeLine } from '../../helpers/pack-lines.js';
 
 const U = '0xffff888005207e28';
 const U2 = '0xffff88807dd77528';
 const SK = '0xffff888006554800';
 const SOCK = '127.0.0.1:45116>127.0.0.1:38267';
 
-function line(kind: string, t: number, fields: Record<string, string | number> = {}): ProbeLine {
-  return { kind, t, fields: new Map(Object.entries(fields).map(([k, v]) => [k, String(v)])), lineNo: 1 };
-}
+const line = probeLine;
 
 const submit = (t: number, obj: string, extra: Record<string, string | number> = {}) => line('submit', t, {
   obj, new: 1, id: 0, n: 1, bytes: 65536, ref: 1, pid: 42, sock: SOCK, sk: SK, niov: 1,

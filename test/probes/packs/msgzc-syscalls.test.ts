@@ -1,7 +1,7 @@
 // The msgzc-syscalls pack: decoder units, real captures checked against the workload's own
 // accounting (test/fixtures/msgzc-syscalls/README.md says how they were made), the .bt header's
 // example, and live runs of the real program against the real workload (root + bpftrace + gcc).
-import { decodeWith, headerExampleLines } from '../../helpers/pack-lines.js';
+import { decodeWith, headerExampleLines, probeLine } from '../../helpers/pack-lines.js';
 import { stopChild } from '../../helpers/stop-child.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -25,9 +25,7 @@ const H = (id: number) => `sk:${SK}#${id}`;
 const SOCK = '127.0.0.1:40000>127.0.0.1:45601';
 
 /** A line as the generic parser hands it over (t already rebased, lines in time order). */
-function line(kind: string, t: number, fields: Record<string, string | number>): ProbeLine {
-  return { kind, t, fields: new Map(Object.entries(fields).map(([k, v]) => [k, String(v)])), lineNo: 1 };
-}
+const line = probeLine;
 
 function decodeAll(lines: ProbeLine[]): { events: ZcEvent[]; unknown: number } {
   return decodeWith(msgzcSyscalls.createDecoder(), lines);

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { probeLine } from '../../helpers/pack-lines.js';
 import { describe, expect, it } from 'vitest';
 import type { ZcEvent } from '../../../src/engine/types.js';
 import type { ProbeLine } from '../../../src/probes/pack.js';
@@ -187,9 +188,7 @@ describe('netpriv: a member offset from split (module) BTF', () => {
 const H = '0xffff888003f1a000';
 const P = (i: number): string => `0xffffea00000f${i}000`;
 let lineNo = 0;
-function line(kind: string, t: number, fields: Record<string, string | number>): ProbeLine {
-  return { kind, t, fields: new Map(Object.entries(fields).map(([k, v]) => [k, String(v)])), lineNo: ++lineNo };
-}
+const line = (kind: string, t: number, fields: Record<string, string | number>): ProbeLine => probeLine(kind, t, fields, ++lineNo);
 const config = (free: string, count: string): ProbeLine => line('config', 0, { get: 'g', put: 'p', free, count });
 const COUNTED = config('zcsim_cmnd_done', 'zcsim_cmd.net_ref_cnt+8');
 const get = (t: number, page: number, cnt?: number, obj = H) => line('get', t, { obj, page: P(page), pref: 1, ...(cnt === undefined ? {} : { cnt }) });
