@@ -6,7 +6,8 @@
 //          directly: Node's side (0.3-0.6 µs per send in matching mode, bench:live) is left out.
 // The floor bounds what any program on those tracepoints can keep of the sender's throughput:
 // when it is below a goal, no cut inside the programs reaches that goal.
-// Usage: npm run bench:tracepoint-floor [-- --pack msgzc-syscalls|iouring-sendzc --rounds 5 --seconds 3]
+//   against  with --against FILE: another version of the pack's program, in the same rounds.
+// Usage: npm run bench:tracepoint-floor [-- --pack msgzc-syscalls|iouring-sendzc --rounds 5 --seconds 3 --against FILE]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ const arg = (name: string, dflt: string): string => {
 const pack = arg('pack', 'msgzc-syscalls');
 const rounds = Number(arg('rounds', '5'));
 const seconds = arg('seconds', '3');
+const against = arg('against', '');
 const root = join(import.meta.dirname, '..');
 const outside = pack === 'iouring-sendzc' ? 'io_uring_zerocopy_tx' : 'msg_zerocopy';
 const packFile = join(root, 'probes', `${pack}.bt`);
@@ -69,9 +71,11 @@ function sendRate(): number {
 }
 
 console.log(`pack ${pack}: ${tps.length} tracepoints (${tps.join(', ')}); the kernel's ${outside}, ${seconds} s per run, ${rounds} alternated rounds`);
-const runs: Record<string, number[]> = { bare: [], floor: [], pack: [] };
+const runs: Record<string, number[]> = against ? { bare: [], floor: [], pack: [], against: [] } : { bare: [], floor: [], pack: [] };
+const variants: [string, string][] = [['bare', ''], ['floor', floorFile], ['pack', packFile]];
+if (against) variants.push(['against', against]);
 for (let i = 0; i < rounds; i++) {
-  for (const [name, file] of [['bare', ''], ['floor', floorFile], ['pack', packFile]] as const) {
+  for (const [name, file] of variants) {
     const bt = file === '' ? undefined : await attach(file);
     runs[name].push(sendRate());
     if (bt) await detach(bt);
@@ -80,5 +84,6 @@ for (let i = 0; i < rounds; i++) {
 }
 const med = (a: number[]): number => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
 console.log(`RESULT ${pack} traced/bare: floor (empty programs) ${(med(runs.floor) / med(runs.bare)).toFixed(2)}, ` +
-  `pack program (matching) ${(med(runs.pack) / med(runs.bare)).toFixed(2)} (medians ${med(runs.bare).toFixed(0)}, ${med(runs.floor).toFixed(0)}, ${med(runs.pack).toFixed(0)} sends/s)`);
+  `pack program (matching) ${(med(runs.pack) / med(runs.bare)).toFixed(2)} (medians ${med(runs.bare).toFixed(0)}, ${med(runs.floor).toFixed(0)}, ${med(runs.pack).toFixed(0)} sends/s)` +
+  (against ? `; ${against} ${(med(runs.against) / med(runs.bare)).toFixed(2)} (${med(runs.against).toFixed(0)} sends/s)` : ''));
 console.log(envLine());
