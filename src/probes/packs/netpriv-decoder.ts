@@ -43,6 +43,9 @@ interface Holder {
  * of 95 get callbacks of one run), and a get it skipped looks like a double put, a put it
  * skipped like a leak or an early free.
  */
+/** Why a put that took the seen references below zero, the owner's count not below zero, is uncertain. */
+export const SKIPPED_GET = "the owner's count did not go below zero: a get callback the kernel skipped (kprobes do not nest) would look the same, and no free probe reads the count after";
+
 export const NO_COUNT = "no owner's count: a callback the kernel skipped (kprobes do not nest) would look the same";
 
 /** Decodes the netpriv lines (probes/netpriv.bt gives the grammar). */
@@ -105,18 +108,29 @@ export class NetprivDecoder implements Decoder {
       // No lifetime here: the engine decides (after a done or free: underflow or use after free;
       // never seen: taken before the trace began, untracked).
       this.stats.untrackedPuts++;
-      emit({ t: line.t, ev: 'put', obj, page });
+      // after its done, a put that leaves the owner's count at or above zero may drop a reference
+      // whose get the kernel skipped: the engine's underflow on it cannot be certain
+      const cnt = int(line.fields.get('cnt'));
+      const late = this.recent.has(obj) && cnt !== undefined && cnt - 1 >= 0;
+      emit(late ? { t: line.t, ev: 'put', obj, page, unsure: SKIPPED_GET } : { t: line.t, ev: 'put', obj, page });
       return true;
     }
     const cnt = int(line.fields.get('cnt'));
     const after = cnt === undefined ? undefined : cnt - 1;
     h.vis--;
-    if (h.vis < 0 && after !== undefined && (after > 0 || h.partial)) {
-      h.vis = 0; // the owner still counts references: this one was taken out of the probes' sight
+    let unsure: string | undefined;
+    // The owner's count not below zero after this put: the reference it dropped was taken out of
+    // the probes' sight (before the trace, or a get callback the kernel skipped). At exactly zero
+    // a double put looks the same until the guard goes: the free function reads the count then
+    // (below zero: the underflow, claimed there); without that probe it stays uncertain.
+    if (h.vis < 0 && after !== undefined && (after > 0 || h.partial || (after === 0 && this.freeProbe))) {
+      h.vis = 0;
       h.partial = true;
       this.stats.clamped++;
+    } else if (h.vis < 0 && after !== undefined && after >= 0) {
+      unsure = SKIPPED_GET;
     }
-    emit({ t: line.t, ev: 'put', obj, page, ref: h.vis });
+    emit(unsure === undefined ? { t: line.t, ev: 'put', obj, page, ref: h.vis } : { t: line.t, ev: 'put', obj, page, ref: h.vis, unsure });
     const over = after !== undefined ? after <= 0 || (h.vis <= 0 && !this.freeProbe) : h.vis <= 0;
     if (!h.done && over) this.done(obj, h, line.t, emit);
     this.maybeClose(obj, h);
@@ -132,8 +146,12 @@ export class NetprivDecoder implements Decoder {
     if (h === undefined) {
       // A finished holder's free is part of its story; any other command of the owner (never
       // seen with pages in flight) is not zctrace's business.
-      if (this.recent.has(obj)) emit(ev);
-      else this.stats.ignoredFrees++;
+      if (this.recent.has(obj)) {
+        // below zero now: a put no probe saw, or one clamped above as a possibly skipped get
+        const cnt = int(line.fields.get('cnt'));
+        if (cnt !== undefined && cnt < 0) emit({ t: line.t, ev: 'put', obj, ref: cnt });
+        emit(ev);
+      } else this.stats.ignoredFrees++;
       return true;
     }
     const cnt = int(line.fields.get('cnt'));
