@@ -71,9 +71,9 @@ function sendRate(): number {
 }
 
 console.log(`pack ${pack}: ${tps.length} tracepoints (${tps.join(', ')}); the kernel's ${outside}, ${seconds} s per run, ${rounds} alternated rounds`);
-const runs: Record<string, number[]> = against ? { bare: [], floor: [], pack: [], against: [] } : { bare: [], floor: [], pack: [] };
 const variants: [string, string][] = [['bare', ''], ['floor', floorFile], ['pack', packFile]];
 if (against) variants.push(['against', against]);
+const runs: Record<string, number[]> = Object.fromEntries(variants.map(([name]) => [name, []]));
 for (let i = 0; i < rounds; i++) {
   for (const [name, file] of variants) {
     const bt = file === '' ? undefined : await attach(file);

@@ -4,11 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { workloadFor } from '../../src/run/demo.js';
 import { ROOT } from '../helpers/cli.js';
 import { liveSkipReason } from '../helpers/live.js';
-import { execa } from 'execa';
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)).filter((f) => statSync(f).isFile());

@@ -43,10 +43,10 @@ interface Holder {
  * of 95 get callbacks of one run), and a get it skipped looks like a double put, a put it
  * skipped like a leak or an early free.
  */
+export const NO_COUNT = "no owner's count: a callback the kernel skipped (kprobes do not nest) would look the same";
+
 /** Why a put that took the seen references below zero, the owner's count not below zero, is uncertain. */
 export const SKIPPED_GET = "the owner's count did not go below zero: a get callback the kernel skipped (kprobes do not nest) would look the same, and no free probe reads the count after";
-
-export const NO_COUNT = "no owner's count: a callback the kernel skipped (kprobes do not nest) would look the same";
 
 /** Decodes the netpriv lines (probes/netpriv.bt gives the grammar). */
 export class NetprivDecoder implements Decoder {
@@ -103,6 +103,8 @@ export class NetprivDecoder implements Decoder {
     const page = line.fields.get('page');
     if (!obj || !page) return false;
     this.stats.puts++;
+    const cnt = int(line.fields.get('cnt'));
+    const after = cnt === undefined ? undefined : cnt - 1;
     const h = this.open.get(obj);
     if (h === undefined) {
       // No lifetime here: the engine decides (after a done or free: underflow or use after free;
@@ -110,25 +112,24 @@ export class NetprivDecoder implements Decoder {
       this.stats.untrackedPuts++;
       // after its done, a put that leaves the owner's count at or above zero may drop a reference
       // whose get the kernel skipped: the engine's underflow on it cannot be certain
-      const cnt = int(line.fields.get('cnt'));
-      const late = this.recent.has(obj) && cnt !== undefined && cnt - 1 >= 0;
+      const late = this.recent.has(obj) && after !== undefined && after >= 0;
       emit(late ? { t: line.t, ev: 'put', obj, page, unsure: SKIPPED_GET } : { t: line.t, ev: 'put', obj, page });
       return true;
     }
-    const cnt = int(line.fields.get('cnt'));
-    const after = cnt === undefined ? undefined : cnt - 1;
     h.vis--;
     let unsure: string | undefined;
     // The owner's count not below zero after this put: the reference it dropped was taken out of
     // the probes' sight (before the trace, or a get callback the kernel skipped). At exactly zero
     // a double put looks the same until the guard goes: the free function reads the count then
     // (below zero: the underflow, claimed there); without that probe it stays uncertain.
-    if (h.vis < 0 && after !== undefined && (after > 0 || h.partial || (after === 0 && this.freeProbe))) {
-      h.vis = 0;
-      h.partial = true;
-      this.stats.clamped++;
-    } else if (h.vis < 0 && after !== undefined && after >= 0) {
-      unsure = SKIPPED_GET;
+    if (h.vis < 0 && after !== undefined) {
+      if (after > 0 || h.partial || (after === 0 && this.freeProbe)) {
+        h.vis = 0;
+        h.partial = true;
+        this.stats.clamped++;
+      } else if (after === 0) {
+        unsure = SKIPPED_GET;
+      }
     }
     emit(unsure === undefined ? { t: line.t, ev: 'put', obj, page, ref: h.vis } : { t: line.t, ev: 'put', obj, page, ref: h.vis, unsure });
     const over = after !== undefined ? after <= 0 || (h.vis <= 0 && !this.freeProbe) : h.vis <= 0;
@@ -141,6 +142,7 @@ export class NetprivDecoder implements Decoder {
     const obj = line.fields.get('obj');
     if (!obj) return false;
     this.stats.frees++;
+    const cnt = int(line.fields.get('cnt'));
     const h = this.open.get(obj);
     const ev: ZcEvent = { t: line.t, ev: 'free', obj, reason: 'release' };
     if (h === undefined) {
@@ -148,13 +150,11 @@ export class NetprivDecoder implements Decoder {
       // seen with pages in flight) is not zctrace's business.
       if (this.recent.has(obj)) {
         // below zero now: a put no probe saw, or one clamped above as a possibly skipped get
-        const cnt = int(line.fields.get('cnt'));
         if (cnt !== undefined && cnt < 0) emit({ t: line.t, ev: 'put', obj, ref: cnt });
         emit(ev);
       } else this.stats.ignoredFrees++;
       return true;
     }
-    const cnt = int(line.fields.get('cnt'));
     if (cnt !== undefined && cnt <= 0) {
       // The owner's count is down to zero: it holds, and TCP holds, nothing. References still
       // seen held are puts the probes missed (lost lines): the owner's count wins. Read here,

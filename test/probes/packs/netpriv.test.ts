@@ -235,7 +235,7 @@ describe('netpriv decoder', () => {
   });
 
   it('a get callback the kernel skipped, the last put leaving the count at zero: nothing found (lab, netem)', () => {
-    // seen: 2 gets, 3 puts; the owner counted 3 gets (cnt before each put 4, 3, 2... then 1)
+    // seen: 2 gets, 3 puts; the owner counted a third get the kernel ran no callback for (cnt before the puts: 3, 2, 1)
     const { events } = decode([COUNTED, get(1, 0, 1), get(2, 1, 2), put(3, 0, 3), put(4, 1, 2), put(5, 1, 1), free(6, 0)]);
     expect(brief(events)).toEqual(['get 1', 'get 2', 'put 1', 'put 0', 'put 0', 'done', 'free']);
     expect(findings(events)).toEqual([]);
