@@ -14,6 +14,12 @@ export const STORY_TAIL = 24;
 /** Events a finished lifetime keeps while it waits in the engine's closed cache. */
 const KEEP_AFTER_END = 4;
 
+/** An event reduced to what its story entry shows (time, kind, page, count, copied, reason). */
+function storyEvent(e: ZcEvent): ZcEvent {
+  const c: ZcEvent = { t: e.t, ev: e.ev, page: e.page, ref: e.ref, copied: e.copied, reason: e.reason };
+  return c;
+}
+
 /** Mutable engine-side state of one lifetime. Sinks only ever see LifetimeView copies. */
 export class Lifetime {
   refs = 0;
@@ -132,19 +138,33 @@ export class Lifetime {
     return entry;
   }
 
-  /** Frees what a finished lifetime no longer needs; it may stay cached for late puts/frees. */
+  /**
+   * Frees what a finished lifetime no longer needs; it may stay cached for late puts/frees.
+   * Its last events are kept as copies with only what a story shows: an event's other fields
+   * are slices of its probe line, which would keep the whole line alive in the closed cache
+   * (profiled: the cache's lines and events were most of what the live path's scavenges copied).
+   */
   shrink(): void {
     this.pages = null;
-    // the usual short story (a send and its completion) is already small: nothing to copy
-    if (this.tail === null && (this.head === null || this.head.length + 2 <= KEEP_AFTER_END)) return;
+    if (this.head === null) { // the usual story, a send and its completion: no arrays
+      if (this.e0 !== undefined) this.e0 = storyEvent(this.e0);
+      if (this.e1 !== undefined) this.e1 = storyEvent(this.e1);
+      return;
+    }
     const all = this.events();
     this.dropped += Math.max(0, all.length - KEEP_AFTER_END);
-    const keep = all.slice(-KEEP_AFTER_END);
-    this.e0 = keep[0];
-    this.e1 = keep[1];
-    this.head = keep.length > 2 ? keep.slice(2) : null;
+    const keep = all.length > KEEP_AFTER_END ? all.slice(-KEEP_AFTER_END) : all;
+    this.e0 = keep.length > 0 ? storyEvent(keep[0]) : undefined;
+    this.e1 = keep.length > 1 ? storyEvent(keep[1]) : undefined;
+    this.head = keep.length > 2 ? keep.slice(2).map(storyEvent) : null;
     this.tail = null;
     this.tailNext = 0;
+  }
+
+  /** Points the holder's socket and process name at equal strings kept elsewhere (see shrink). */
+  share(sock: string | undefined, comm: string | undefined): void {
+    if (sock !== undefined && sock === this.sock) this.sock = sock;
+    if (comm !== undefined && comm === this.comm) this.comm = comm;
   }
 
   /** An immutable copy for sinks. */

@@ -196,14 +196,15 @@ export class Stats {
     this.row(this.bySock, sock).resends++;
   }
 
-  /** Adds one finished lifetime to a breakdown table. */
-  addTo(table: Map<string, Breakdown>, key: string | undefined, bytes: number, finding: boolean): void {
+  /** Adds one finished lifetime to a breakdown table; returns its row. */
+  addTo(table: Map<string, Breakdown>, key: string | undefined, bytes: number, finding: boolean): Breakdown {
     const row = this.row(table, key);
     if (finding) row.findings++;
     else {
       row.lifetimes++;
       row.bytes += bytes;
     }
+    return row;
   }
 
   // The row of `key`, made on first use; beyond BREAKDOWN_CAP keys, new ones fold into "(other)".
@@ -225,6 +226,11 @@ export class Stats {
 // The last key made: a breakdown row is looked up for every finished lifetime, nearly always
 // of the same process as the one before, and a new string per lifetime was measurable.
 let lastKey: { pid: number | undefined; comm: string | undefined; key: string } | undefined;
+
+/** `comm`, or an equal string kept from before (so finished lifetimes share one copy). */
+export function sharedComm(comm: string | undefined): string | undefined {
+  return lastKey !== undefined && lastKey.comm === comm ? lastKey.comm : comm;
+}
 
 /** The "pid/comm" key of the per-process breakdown. */
 export function procKey(pid: number | undefined, comm: string | undefined): string | undefined {

@@ -297,13 +297,36 @@ describe('the cache of finished lifetimes (late puts are judged against it)', ()
   };
   const life = (obj: string): Omit<ZcEvent, 't'>[] => [{ ev: 'submit', obj }, { ev: 'done', obj }];
 
-  it('keeps the last N finished lifetimes: a put on an older one is untracked, on a kept one an underflow', () => {
+  it('keeps between N/2 and N of the last finished lifetimes: a put on an older one is untracked, on a kept one an underflow', () => {
+    // cap 2 (generations of 1): a, then b (a ages), then c (a dropped, b ages)
     const f = feed(2, [...life('a'), ...life('b'), ...life('c'), { ev: 'put', obj: 'a' }, { ev: 'put', obj: 'b' }, { ev: 'put', obj: 'c' }]);
     expect(f.map((x) => [x.kind, x.obj])).toEqual([['underflow', 'b'], ['underflow', 'c']]);
+    // cap 4 (generations of 2): after a..e the young one holds e, the old one c and d
+    const g = feed(4, [...'abcde'].flatMap(life).concat([...'abcde'].map((obj) => ({ ev: 'put', obj }))));
+    expect(g.map((x) => x.obj)).toEqual(['c', 'd', 'e']);
   });
 
-  it('a holder that lived twice: evicting its first lifetime keeps its second', () => {
-    // cap 2: a#1 and a#2 both enter the ring; when a#1's slot is reused, a#2 must stay
+  it('a late finding on a cached lifetime tells the story it had when it ended (pages, counts, copied)', () => {
+    const f = feed(16, [
+      { ev: 'submit', obj: 'a', sock: '10.0.0.1:1>10.0.0.2:2', comm: 'tgt' },
+      { ev: 'get', obj: 'a', page: '0xp1', ref: 1 },
+      { ev: 'done', obj: 'a', copied: true },
+      { ev: 'put', obj: 'a', page: '0xp1', ref: 0 },
+      { ev: 'put', obj: 'a', page: '0xp1', ref: -1 },
+    ]);
+    expect(f.map((x) => x.kind)).toEqual(['copy_fallback', 'underflow']);
+    expect(f[1].story).toEqual([
+      { dt: 0, ev: 'submit' },
+      { dt: 1000, ev: 'get', page: '0xp1', ref: 1 },
+      { dt: 2000, ev: 'done', copied: true },
+      { dt: 3000, ev: 'put', page: '0xp1', ref: 0 },
+      { dt: 4000, ev: 'put', page: '0xp1', ref: -1 },
+    ]);
+    expect(f[1]).toMatchObject({ sock: '10.0.0.1:1>10.0.0.2:2', comm: 'tgt' });
+  });
+
+  it('a holder that lived twice: dropping its first lifetime keeps its second', () => {
+    // cap 2: a#1 ages when a#2 finishes, and is dropped when b does; a#2 must stay
     const f = feed(2, [...life('a'), ...life('a'), ...life('b'), { ev: 'put', obj: 'a' }]);
     expect(f.map((x) => [x.kind, x.obj, x.seq])).toEqual([['underflow', 'a', 2]]);
   });

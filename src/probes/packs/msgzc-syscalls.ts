@@ -21,6 +21,11 @@ const MAX_SOCKETS = 16384;
 
 /** What the decoder knows of one socket. */
 interface Sock {
+  /**
+   * "sk:<address>#", a string of its own: holder ids are made from it (prefix + id), so a
+   * finished lifetime the engine caches keeps this, not the probe line its id was sliced from.
+   */
+  prefix: string;
   /** Ids sent and not yet reported complete to the owner. */
   inflight: IdSet;
   /** Completions that arrived before their send line. */
@@ -32,6 +37,14 @@ interface Sock {
   /** Matching mode: the sender that made it, from its `sock` line. */
   pid?: number;
   comm?: string;
+}
+
+/**
+ * A copy of `s` that shares no memory with it: V8 makes a substring of 13 characters or more a
+ * view of its whole line, and a string kept for long would keep the line alive with it.
+ */
+function ownCopy(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
 }
 
 /** Decodes the msgzc-syscalls lines into events; see probes/msgzc-syscalls.bt for the grammar. */
@@ -131,9 +144,10 @@ export class MsgzcSyscallsDecoder extends MatchingDecoder implements Decoder {
     const id = int(obj.slice(hash + 1));
     if (e === undefined || !obj.startsWith('sk:') || hash < 0 || id === undefined) return false;
     const sk = obj.slice(3, hash);
+    e.obj = this.sock(sk, line.t, emit).prefix + id;
     if (e.pid !== undefined) {
       const f = line.fields;
-      const sent = { obj, pid: e.pid, t: line.t, ranges: sentRanges(f, e.bytes), fp: f.get('fp'), fz: f.get('fz') === '1' };
+      const sent = { obj: e.obj, pid: e.pid, t: line.t, ranges: sentRanges(f, e.bytes), fp: f.get('fp'), fz: f.get('fz') === '1' };
       if (this.buffers.send(sent, emit)) e.resend = true;
     }
     emit(e);
@@ -176,7 +190,7 @@ export class MsgzcSyscallsDecoder extends MatchingDecoder implements Decoder {
     const copied = f.get('copied') === '1';
     const s = this.sock(sk, line.t, emit);
     for (const [a, b] of s.inflight.take(lo, hi)) {
-      for (let id = a; id <= b; id++) this.done(`sk:${sk}#${id}`, line.t, copied, emit);
+      for (let id = a; id <= b; id++) this.done(s.prefix + id, line.t, copied, emit);
     }
     for (const span of aheadOf(s.next, lo, hi)) s.early.add(span, copied, line.t);
     return true;
@@ -223,15 +237,17 @@ export class MsgzcSyscallsDecoder extends MatchingDecoder implements Decoder {
     // are among them: they get their close event here)
     const abandoned = int(line.fields.get('abandoned')) ?? 0;
     let drained = 0;
-    if (s !== undefined) this.socks.delete(sk);
-    for (const [a, b] of s?.inflight.drain() ?? []) {
-      drained += b - a + 1;
-      for (let id = a; id <= b; id++) {
-        const obj = `sk:${sk}#${id}`;
-        this.buffers.forget(obj);
-        const e: ZcEvent = { t: line.t, ev: 'close', obj };
-        if (s?.sock !== undefined) e.sock = s.sock;
-        emit(e);
+    if (s !== undefined) {
+      this.socks.delete(sk);
+      for (const [a, b] of s.inflight.drain()) {
+        drained += b - a + 1;
+        for (let id = a; id <= b; id++) {
+          const obj = s.prefix + id;
+          this.buffers.forget(obj);
+          const e: ZcEvent = { t: line.t, ev: 'close', obj };
+          if (s.sock !== undefined) e.sock = s.sock;
+          emit(e);
+        }
       }
     }
     if (abandoned > drained) {
@@ -267,7 +283,7 @@ export class MsgzcSyscallsDecoder extends MatchingDecoder implements Decoder {
         this.socks.delete(oldSk);
         if (old.inflight.count > 0) emit({ t, ev: 'lost', n: old.inflight.count });
       }
-      s = { inflight: new IdSet(), early: new EarlyDones(REORDER_WINDOW_NS) };
+      s = { prefix: ownCopy(`sk:${sk}#`), inflight: new IdSet(), early: new EarlyDones(REORDER_WINDOW_NS) };
       this.socks.set(sk, s);
     }
     return s;
