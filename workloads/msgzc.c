@@ -7,7 +7,7 @@
  *                 [--read-call read|readv|pread|recvfrom] [--count N] [--size BYTES]
  *                 [--buffers K] [--fault-every M] [--duration SEC] [--slow-receiver]
  *                 [--ipv6] [--port P] [--sendmmsg] [--batch B] [--interval-us US]
- *                 [--tx-timestamps] [--verbose]
+ *                 [--tx-timestamps] [--same-bytes] [--verbose]
  *
  * The sender (the parent, whose pid is "pid" in the report) owns a pool of --buffers (8)
  * buffers, each its own mmap'ed region, and sends --count (64) MSG_ZEROCOPY messages of --size
@@ -15,7 +15,9 @@
  * its previous send was read from the error queue, as the MSG_ZEROCOPY contract requires.
  * The receiver (a forked child) reads the stream and checks every chunk's byte pattern: chunk
  * (send index) i carries the byte i * 7 + 1, or, in the static-data modes (resend, and leak
- * with an explicit --buffers), the one constant byte 0x5a.
+ * with an explicit --buffers), the one constant byte 0x5a; --same-bytes gives every chunk that
+ * byte in any mode, so that buffers differ only by their address (a faulted buffer is then
+ * told from the others by its address alone: the probes must not mix their samples up).
  *
  * Faults hit the sends whose index i satisfies i % M == M - 1 (M = --fault-every, 16 by
  * default), so they are deterministic and their zero-copy ids are listed in faulted_ids. A
@@ -146,6 +148,7 @@ static struct {
 	/* derived: */
 	int leak_fresh;        /* leak without --buffers: a fresh buffer per send */
 	int static_data;       /* resend, leak with --buffers: buffers filled once, constant */
+	int same_bytes;        /* --same-bytes: every chunk carries STATIC_BYTE (refilled as usual) */
 } opt = { F_NONE, 64, 65536, 8, 16, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, RC_READ, "none", 0, 0 };
 
 /* One pool slot: a region and the ids sent from it whose completion is still unread. */
@@ -185,7 +188,7 @@ static char *map_buf(void)
 /* The byte every position of chunk (send index) i carries; the receiver checks it. */
 static unsigned char pattern(long i)
 {
-	if (opt.static_data)
+	if (opt.static_data || opt.same_bytes)
 		return STATIC_BYTE;
 	return (unsigned char)(i * 7 + 1);
 }
@@ -456,7 +459,8 @@ static void usage(void)
 	fprintf(stderr, "usage: msgzc [--fault none|leak|early-free|rewrite|reuse|resend|rewrite-quiet|"
 		"read-into]\n  [--read-call read|readv|pread|recvfrom] [--count N] [--size BYTES]\n"
 		"  [--buffers K] [--fault-every M] [--duration SEC] [--slow-receiver] [--ipv6]\n"
-		"  [--port P] [--sendmmsg] [--batch B] [--interval-us US] [--tx-timestamps] [--verbose]\n");
+		"  [--port P] [--sendmmsg] [--batch B] [--interval-us US] [--tx-timestamps] [--same-bytes]\n"
+		"  [--verbose]\n");
 	exit(2);
 }
 
@@ -468,6 +472,7 @@ static void parse(int argc, char **argv)
 		{ "slow-receiver", 0, 0, 'S' }, { "ipv6", 0, 0, '6' }, { "port", 1, 0, 'p' },
 		{ "sendmmsg", 0, 0, 'm' }, { "interval-us", 1, 0, 'i' }, { "verbose", 0, 0, 'v' },
 		{ "tx-timestamps", 0, 0, 'T' }, { "batch", 1, 0, 'B' }, { "read-call", 1, 0, 'r' },
+		{ "same-bytes", 0, 0, 'Z' },
 		{ 0, 0, 0, 0 } };
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -504,6 +509,7 @@ static void parse(int argc, char **argv)
 		case 'v': opt.verbose = 1; break;
 		case 'T': opt.tstamp = 1; break;
 		case 'B': opt.batch = atol(optarg); break;
+		case 'Z': opt.same_bytes = 1; break;
 		default: usage();
 		}
 	}
