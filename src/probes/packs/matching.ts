@@ -7,9 +7,10 @@
 //   held    T obj= age= bytes= pid= addr/len addr1/len1 fp= fz= rwat= now= nz= copied=
 //           a completed send with something to judge (see the .bt), just read by its owner
 //   counts  T abs=NSECS              each second, then the counters as bpftrace prints maps:
-//           @m_bytes[SK]: count N, average B, total B (the completions and their bytes, one
-//           stats() map: one update per completion, not a count() and a sum()), @m_copied,
-//           @m_resend, @m_life (a histogram), @m_full: N (@m_done[SK]: N, older programs)
+//           @m_bytes[SK]: count N, average A, total T (N completions; T = their bytes plus
+//           2^40 per copied one: one stats() map, one update per completion, not a count(), a
+//           sum() and a count() of the copied; A means nothing), @m_resend, @m_life (a
+//           histogram), @m_full: N (@m_copied[SK]: N and @m_done[SK]: N, older programs)
 //           (not the sends in flight: bpftrace 0.17 dies printing a map whose entries vanish)
 // This module turns those into the events streaming would have produced for the same holders
 // (a held send is a submit dated back to its send, then what happened to it, then its done),
@@ -36,6 +37,9 @@ export function describe(e: ZcEvent, s: MatchSock | undefined): void {
 const COUNTERS: Record<string, ZcEvent['counter']> = {
   done: 'done', bytes: 'bytes', copied: 'copied', resend: 'resends',
 };
+
+/** The bytes' part of a @m_bytes total (its low 40 bits; the copied completions are above). */
+const BYTES_MASK = (1n << 40n) - 1n;
 
 /** A map key printed by bpftrace as a signed decimal → the kernel address in hex. */
 export function skHex(key: string): string | undefined {
@@ -110,17 +114,25 @@ export class MatchMaps {
     }
     const counter = name.startsWith('@m_') ? COUNTERS[name.slice(3)] : undefined;
     if (counter === 'bytes' && value.startsWith('count ')) {
-      // a stats() map: `count N, average A, total T` = N completions of T bytes
+      // a stats() map: `count N, average A, total T` = N completions, T = their bytes in the
+      // low 40 bits (a TiB per socket and second), the copied ones above (beyond 2^53: BigInt)
       const m = /^count ([0-9]+), average -?[0-9]+, total ([0-9]+)$/.exec(value);
       const sk = skHex(key);
       if (m === null || sk === undefined || m[1] === '0') return;
       const s = this.names.get(sk);
+      const total = BigInt(m[2]);
       const done: ZcEvent = { t, ev: 'count', counter: 'done', n: Number(m[1]) };
       describe(done, s);
       emit(done);
-      const bytes: ZcEvent = { t, ev: 'count', counter: 'bytes', n: Number(m[2]) };
+      const bytes: ZcEvent = { t, ev: 'count', counter: 'bytes', n: Number(total & BYTES_MASK) };
       describe(bytes, s);
       emit(bytes);
+      const copied = Number(total >> 40n);
+      if (copied > 0) {
+        const c: ZcEvent = { t, ev: 'count', counter: 'copied', n: copied };
+        describe(c, s);
+        emit(c);
+      }
       return;
     }
     if (counter !== undefined) {

@@ -58,6 +58,15 @@ describe('stats() counters', () => {
       { t: 7, ev: 'count', counter: 'bytes', n: 1446571545, ...sock },
     ]);
   });
+
+  it('splits the total into bytes (its low 40 bits) and copied completions (above), past 2^53', () => {
+    const m = new MatchMaps();
+    const out: ZcEvent[] = [];
+    m.sock(fields({ sk: '0xffff88814bdc9bc0', pid: '27016', sock: 's', comm: 'c' }));
+    // 22107 completions of 1446571545 bytes in all, every one copied: 1446571545 + 22107 * 2^40
+    m.line('@m0_bytes[-131386071802944]: count 22107, average 1099511693311, total 24306905001815577', 7, (e) => out.push(e));
+    expect(out.map((e) => [e.counter, e.n])).toEqual([['done', 22107], ['bytes', 1446571545], ['copied', 22107]]);
+  });
 });
 
 describe('the engine and what the kernel counted', () => {
