@@ -16,8 +16,7 @@ const KEEP_AFTER_END = 4;
 
 /** An event reduced to what its story entry shows (time, kind, page, count, copied, reason). */
 function storyEvent(e: ZcEvent): ZcEvent {
-  const c: ZcEvent = { t: e.t, ev: e.ev, page: e.page, ref: e.ref, copied: e.copied, reason: e.reason };
-  return c;
+  return { t: e.t, ev: e.ev, page: e.page, ref: e.ref, copied: e.copied, reason: e.reason };
 }
 
 /** Mutable engine-side state of one lifetime. Sinks only ever see LifetimeView copies. */

@@ -101,7 +101,7 @@ export class MsgzcSyscallsDecoder extends MatchingDecoder implements Decoder {
       if (bytes !== undefined) e.bytes = bytes;
       describe(e, s);
       emit(e);
-      this.track(sk, id, e, t, emit);
+      this.track(s, id, e, t, emit);
     }
     this.changes.judge(this.buffers, { obj, pid, t: start, ranges: sentRanges(f, bytes), fp: f.get('fp'), fz: f.get('fz') === '1' }, t, h, emit);
     for (const [a, b] of s.inflight.take(id, id)) {
@@ -131,7 +131,7 @@ export class MsgzcSyscallsDecoder extends MatchingDecoder implements Decoder {
     if (bytes !== undefined) e.bytes = bytes;
     describe(e, this.maps.names.get(sk));
     emit(e);
-    this.track(sk, id, e, line.t, emit);
+    this.track(s, id, e, line.t, emit);
     return true;
   }
 
@@ -143,15 +143,15 @@ export class MsgzcSyscallsDecoder extends MatchingDecoder implements Decoder {
     const hash = obj.lastIndexOf('#');
     const id = int(obj.slice(hash + 1));
     if (e === undefined || !obj.startsWith('sk:') || hash < 0 || id === undefined) return false;
-    const sk = obj.slice(3, hash);
-    e.obj = this.sock(sk, line.t, emit).prefix + id;
+    const s = this.sock(obj.slice(3, hash), line.t, emit);
+    e.obj = s.prefix + id;
     if (e.pid !== undefined) {
       const f = line.fields;
       const sent = { obj: e.obj, pid: e.pid, t: line.t, ranges: sentRanges(f, e.bytes), fp: f.get('fp'), fz: f.get('fz') === '1' };
       if (this.buffers.send(sent, emit)) e.resend = true;
     }
     emit(e);
-    this.track(sk, id, e, line.t, emit);
+    this.track(s, id, e, line.t, emit);
     return true;
   }
 
@@ -167,12 +167,12 @@ export class MsgzcSyscallsDecoder extends MatchingDecoder implements Decoder {
     if (pid !== undefined) base.pid = pid;
     const comm = f.get('comm');
     if (comm) base.comm = comm;
-    const known = this.socks.get(sk)?.sock;
-    if (known !== undefined) base.sock = known;
+    const s = this.sock(sk, line.t, emit);
+    if (s.sock !== undefined) base.sock = s.sock;
     for (let n = ((hi - lo) >>> 0) + 1, id = lo, k = 0; k < n; k++, id = (id + 1) >>> 0) {
-      const e = { ...base, obj: `sk:${sk}#${id}` };
+      const e = { ...base, obj: s.prefix + id };
       emit(e);
-      this.track(sk, id, e, line.t, emit);
+      this.track(s, id, e, line.t, emit);
     }
     return true;
   }
@@ -290,8 +290,7 @@ export class MsgzcSyscallsDecoder extends MatchingDecoder implements Decoder {
   }
 
   // Files a sent id under its socket, or completes it at once when its completion came first.
-  private track(sk: string, id: number, e: ZcEvent, t: number, emit: Emit): void {
-    const s = this.sock(sk, t, emit);
+  private track(s: Sock, id: number, e: ZcEvent, t: number, emit: Emit): void {
     if (e.sock !== undefined) s.sock = e.sock;
     s.next = (id + 1) >>> 0;
     const early = s.early.take(id, t);
