@@ -32,23 +32,39 @@ const rangesMemo = new Map<string, RangesMemo>();
  */
 export function sentRanges(f: LineFields, bytes: number | undefined, max = 4): [bigint, bigint][] {
   collectFields(f, RANGE_KEYS, rangeVals);
-  const addr0 = rangeVals[0];
+  return rangesOf(rangeVals, 0, bytes, max);
+}
+
+/** The field names `rangesOf` reads, in its order: addr, len, addr1, len1 … addr3, len3. */
+export const RANGE_FIELDS: readonly string[] = RANGE_KEYS;
+
+/**
+ * `sentRanges` from values already collected (a decoder that reads all of a line's fields in one
+ * pass): vals[at..at+7] are the RANGE_FIELDS' values.
+ */
+export function rangesOf(vals: readonly (string | undefined)[], at: number, bytes: number | undefined, max = 4): [bigint, bigint][] {
+  const addr0 = vals[at];
   if (addr0 === undefined) return [];
   const m = rangesMemo.get(addr0);
-  if (m !== undefined && m.bytes === bytes && m.max === max && m.raw.every((v, i) => v === rangeVals[i])) return m.ranges;
+  if (m !== undefined && m.bytes === bytes && m.max === max && sameRaw(m.raw, vals, at)) return m.ranges;
   const out: [bigint, bigint][] = [];
   let left = bytes !== undefined ? BigInt(bytes) : undefined;
   for (let i = 0; i < max; i++) {
-    const addr = big(rangeVals[2 * i]);
-    let len = big(rangeVals[2 * i + 1]);
+    const addr = big(vals[at + 2 * i]);
+    let len = big(vals[at + 2 * i + 1]);
     if (addr === undefined || len === undefined || addr === 0n) break;
     if (left !== undefined && len > left) len = left;
     if (len > 0n) out.push([addr, len]);
     if (left !== undefined && (left -= len) <= 0n) break;
   }
   if (rangesMemo.size >= 1024) rangesMemo.clear();
-  rangesMemo.set(addr0, { raw: rangeVals.slice(), bytes, max, ranges: out });
+  rangesMemo.set(addr0, { raw: vals.slice(at, at + RANGE_KEYS.length), bytes, max, ranges: out });
   return out;
+}
+
+function sameRaw(raw: readonly (string | undefined)[], vals: readonly (string | undefined)[], at: number): boolean {
+  for (let i = 0; i < raw.length; i++) if (raw[i] !== vals[at + i]) return false;
+  return true;
 }
 
 /** A write line's ranges (addr/len, addr1/len1), zero-length ones left out. */

@@ -13,8 +13,16 @@ import { REORDER_WINDOW_NS } from '../reorder.js';
 import { standardEvent } from '../standard.js';
 import { pageSpan } from './inflight-ranges.js';
 import { aheadOf, EarlyDones, IdSet } from './msgzc-ids.js';
-import { big, callName, int, sentRanges, writtenRanges } from '../fields.js';
+import { big, callName, int, RANGE_FIELDS, rangesOf, sentRanges, writtenRanges } from '../fields.js';
+import { collectFields } from '../parse.js';
 import { describe, heldFacts, MatchingDecoder } from './matching.js';
+
+// A submit line's fields, in the order the program prints them (collect stops at the first key
+// that matches): the standard ones the event carries, the buffer's ranges, its fingerprint.
+const SUBMIT_KEYS = ['obj', 'bytes', 'pid', 'sock', ...RANGE_FIELDS, 'fp', 'fz', 'comm'];
+const SUBMIT_RANGES_AT = 4;
+const SUBMIT_FP = SUBMIT_RANGES_AT + RANGE_FIELDS.length;
+const submitVals: (string | undefined)[] = [];
 
 /** Sockets tracked at once (each: its in-flight ids as intervals). */
 const MAX_SOCKETS = 16384;
@@ -138,16 +146,24 @@ export class MsgzcSyscallsDecoder extends MatchingDecoder implements Decoder {
   // One send took one id. Its buffer compared with the in-flight ones it overlaps
   // (user-buffers.ts): the same bytes again is a resend, changed bytes free the older holders.
   private submit(line: ProbeLine, emit: Emit): boolean {
-    const e = standardEvent(line);
-    const obj = e?.obj ?? '';
+    // Every field this needs in one pass over the line (it is the pack's most frequent line).
+    const v = submitVals;
+    collectFields(line.fields, SUBMIT_KEYS, v);
+    const obj = v[0] ?? '';
     const hash = obj.lastIndexOf('#');
     const id = int(obj.slice(hash + 1));
-    if (e === undefined || !obj.startsWith('sk:') || hash < 0 || id === undefined) return false;
+    if (!obj.startsWith('sk:') || hash < 0 || id === undefined) return false;
     const s = this.sock(obj.slice(3, hash), line.t, emit);
-    e.obj = s.prefix + id;
-    if (e.pid !== undefined) {
-      const f = line.fields;
-      const sent = { obj: e.obj, pid: e.pid, t: line.t, ranges: sentRanges(f, e.bytes), fp: f.get('fp'), fz: f.get('fz') === '1' };
+    const e: ZcEvent = { t: line.t, ev: 'submit', obj: s.prefix + id };
+    const bytes = int(v[1]);
+    if (bytes !== undefined) e.bytes = bytes;
+    const pid = int(v[2]);
+    if (pid !== undefined) e.pid = pid;
+    if (v[3] !== undefined && v[3] !== '') e.sock = v[3];
+    const comm = v[SUBMIT_FP + 2];
+    if (comm !== undefined && comm !== '') e.comm = comm;
+    if (pid !== undefined) {
+      const sent = { obj: e.obj!, pid, t: line.t, ranges: rangesOf(v, SUBMIT_RANGES_AT, bytes), fp: v[SUBMIT_FP], fz: v[SUBMIT_FP + 1] === '1' };
       if (this.buffers.send(sent, emit)) e.resend = true;
     }
     emit(e);
