@@ -2,8 +2,10 @@
 // one environment line every benchmark prints (numbers from a shared machine mean little
 // without it; the ratios are what to compare).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
 
 export interface ChildRun {
   seconds: number;
@@ -54,4 +56,27 @@ export function bpftracePid(nodePid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The kernel selftest sender a tracepoint pack is benchmarked with. */
+export function senderOf(pack: string): string {
+  return pack === 'iouring-sendzc' ? 'io_uring_zerocopy_tx' : 'msg_zerocopy';
+}
+
+/**
+ * Records a pack's raw bpftrace output (streaming: a line per event) while the kernel's selftest
+ * sender runs at full speed for `seconds`; returns the file (in `dir`). The input of the benches
+ * that measure Node's side alone (bench/firehose-bpftrace, bench/decode.ts).
+ */
+export async function captureRaw(pack: string, seconds: number, dir: string): Promise<string> {
+  const root = join(import.meta.dirname, '..');
+  const out = join(dir, `${pack}.txt`);
+  const bt = execa('bpftrace', [join(root, 'probes', `${pack}.bt`), '0', '0', senderOf(pack)], { reject: false, buffer: true, env: { BPFTRACE_PERF_RB_PAGES: '256', BPFTRACE_MAP_KEYS_MAX: '16384' } });
+  await new Promise<void>((res) => bt.stdout!.on('data', (d: Buffer) => { if (d.includes('ready\t')) res(); }));
+  await execa('bash', [join(root, 'scripts', 'outside-run.sh'), senderOf(pack), '4', String(seconds)]);
+  await new Promise((r) => setTimeout(r, 1000));
+  bt.kill('SIGINT');
+  const r = await bt;
+  writeFileSync(out, String(r.stdout));
+  return out;
 }

@@ -7,11 +7,11 @@
 // the moment its event count stops growing.
 // Usage: npm run bench:live-node [-- --pack msgzc-syscalls|iouring-sendzc --seconds 3 --rounds 3]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { envLine } from './lib.js';
+import { captureRaw, envLine, senderOf } from './lib.js';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,26 +23,12 @@ const rounds = Number(arg('rounds', '3'));
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin', 'zctrace.js');
 const firehose = join(root, 'bench', 'firehose-bpftrace');
-const program = pack === 'iouring-sendzc' ? 'io_uring_zerocopy_tx' : 'msg_zerocopy';
 const dir = mkdtempSync(join(tmpdir(), 'zctrace-bench-node-'));
 
 /** CPU seconds (utime + stime) of a live process. */
 function cpuOf(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
-}
-
-/** Records the pack's raw bpftrace output while the selftest sends at full speed. */
-async function capture(): Promise<string> {
-  const out = join(dir, `${pack}.txt`);
-  const bt = execa('bpftrace', [join(root, 'probes', `${pack}.bt`), '0', '0', program], { reject: false, buffer: true, env: { BPFTRACE_PERF_RB_PAGES: '256', BPFTRACE_MAP_KEYS_MAX: '16384' } });
-  await new Promise<void>((res) => bt.stdout!.on('data', (d: Buffer) => { if (d.includes('ready\t')) res(); }));
-  await execa('bash', [join(root, 'scripts', 'outside-run.sh'), program, '4', String(seconds)]);
-  await new Promise((r) => setTimeout(r, 1000));
-  bt.kill('SIGINT');
-  const r = await bt;
-  writeFileSync(out, String(r.stdout));
-  return out;
 }
 
 /** Baseline: a bare node reading the firehose and splitting lines; CPU seconds and lines. */
@@ -90,8 +76,8 @@ async function traced(lines: string): Promise<{ cpu: number; events: number; lin
 
 execFileSync('bash', [join(root, 'scripts', 'outside-senders.sh')], { stdio: 'ignore' });
 // --lines FILE: replay an earlier capture (made by this bench) instead of making one
-const lines = arg('lines', '') || await capture();
-console.log(`pack ${pack}: ${arg('lines', '') ? 'replaying' : `captured ${program} for ${seconds} s →`} ${lines}`);
+const lines = arg('lines', '') || await captureRaw(pack, seconds, dir);
+console.log(`pack ${pack}: ${arg('lines', '') ? 'replaying' : `captured ${senderOf(pack)} for ${seconds} s →`} ${lines}`);
 const base: number[] = [];
 const node: number[] = [];
 const perLine: number[] = [];
