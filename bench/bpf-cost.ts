@@ -11,12 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { bpftracePid } from './lib.js';
+import { arg, bpftracePid } from './lib.js';
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const pack = arg('pack', 'msgzc-syscalls');
 const modes = arg('modes', 'match').split(',');
 const rounds = Number(arg('rounds', '3'));

@@ -13,12 +13,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { captureRaw, envLine, senderOf } from './lib.js';
+import { arg, captureRaw, envLine, senderOf } from './lib.js';
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const pack = arg('pack', 'msgzc-syscalls');
 const passes = Number(arg('passes', '10'));
 const seconds = Number(arg('seconds', '3'));

@@ -9,12 +9,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAB_OPTS, labUnavailable, root, runInLab } from '../test/lab/lab.js';
-import { envLine } from './lib.js';
+import { arg, envLine } from './lib.js';
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const count = Number(arg('count', '2000'));
 
 const why = labUnavailable();

@@ -41,6 +41,12 @@ export function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = pr
   });
 }
 
+/** The value after `--name` on the command line, or `dflt`. */
+export function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+}
+
 /** "env: node v20…, 2 x CPU model, kernel …". */
 export function envLine(): string {
   const c = cpus();

@@ -11,12 +11,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { captureRaw, envLine, senderOf } from './lib.js';
+import { arg, captureRaw, envLine, senderOf } from './lib.js';
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const pack = arg('pack', 'msgzc-syscalls');
 const seconds = Number(arg('seconds', '3'));
 const rounds = Number(arg('rounds', '3'));

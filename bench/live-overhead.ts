@@ -10,12 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { bpftracePid, envLine } from './lib.js';
+import { arg, bpftracePid, envLine } from './lib.js';
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const pack = arg('pack', 'msgzc-syscalls');
 const count = Number(arg('count', '20000'));
 const rounds = Number(arg('rounds', '3'));

@@ -12,12 +12,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { envLine } from './lib.js';
+import { arg, envLine } from './lib.js';
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 const pack = arg('pack', 'msgzc-syscalls');
 const rounds = Number(arg('rounds', '5'));
 const seconds = arg('seconds', '3');
