@@ -94,15 +94,33 @@ export function runMode(o: Pick<LiveOptions, 'file' | 'pack' | 'mode'>): 'stream
 }
 
 /**
- * The time of a tick: the clock minus the reorder window, so every line before it is decoded
- * first. But when lines are still arriving and the newest is more than a second older than
- * that, zctrace is behind bpftrace (a burst, a slow guest): ticking on the clock would age
- * holders whose completions are still in the pipe into leaks, so the tick follows the lines.
+ * The times of live ticks, which age open lifetimes into leaks. A tick must not run ahead of
+ * the kernel's time as bpftrace delivers it: a holder whose completion is still in the pipe
+ * would be aged into a leak, a claim that the sender is broken. bpftrace can lag by over a
+ * second (seen in the lab: a one-vCPU TCG guest under netem), and a clock-driven tick cannot
+ * tell a lagging bpftrace from a quiet host. So:
+ * - when timestamped lines arrived since the last tick, the tick trails the newest of them by
+ *   the reorder window (never later than the clock minus the window);
+ * - when none did, it moves on by the time that passed since the last tick, from where that
+ *   tick was: on a quiet host ticks trail the clock as they did the last line (a leak is judged
+ *   that much later, never sooner), and a lag seen last stays counted until lines come again.
+ * Ticks never go back.
  */
-export function tickTime(clock: number, lastLineT: number, linesArrived: boolean): number {
-  const t = Math.max(0, clock - REORDER_WINDOW_NS);
-  if (linesArrived && lastLineT < t - 1e9) return Math.max(0, lastLineT - REORDER_WINDOW_NS);
-  return t;
+export class TickClock {
+  private last = 0;
+  private lastClock = 0;
+  private lastLineSeen = 0;
+
+  /** The next tick's time, given the clock and the newest line time (both ns since t0). */
+  next(clock: number, newestLineT: number): number {
+    const byClock = clock - REORDER_WINDOW_NS;
+    const arrived = newestLineT > this.lastLineSeen;
+    const t = arrived ? Math.min(byClock, newestLineT - REORDER_WINDOW_NS) : Math.min(byClock, this.last + (clock - this.lastClock));
+    this.last = Math.max(this.last, t, 0);
+    this.lastClock = clock;
+    this.lastLineSeen = newestLineT;
+    return this.last;
+  }
 }
 
 /** The bpftrace positional parameters every pack takes: $1 pid, $2 port, $3 comm. */
@@ -206,12 +224,12 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   const startTimers = (): void => {
     const out = timers;
     let lastStats = { t: now(), events: 0 };
-    // Ticks trail the clock by the reorder window: every line before the tick is decoded first,
-    // so a late completion is never judged after its holder was aged past the threshold.
-    let linesAtTick = parser.lineNo;
+    // Ticks trail the lines by the reorder window (TickClock): every line before the tick is
+    // decoded first, so a late completion is never judged after its holder was aged past the
+    // threshold.
+    const ticks = new TickClock();
     out.push(setInterval(() => {
-      const t = tickTime(now(), parser.lastT, parser.lineNo !== linesAtTick);
-      linesAtTick = parser.lineNo;
+      const t = ticks.next(now(), parser.lastT);
       parser.flush(t);
       emit({ t, ev: 'tick' });
     }, TICK_MS));
