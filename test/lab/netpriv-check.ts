@@ -97,22 +97,23 @@ export function progFor(progs: ProgStats[], fn: string): ProgStats | undefined {
 
 /**
  * Probe line counts against zcsim's own counters. With the programs' run counts: every run of a
- * program printed its line (nothing lost on the way to zctrace), and callbacks that ran no
- * program at all (the kernel skips a kprobe program while another BPF program runs on that CPU)
- * are at most `maxSkipped` of them; without, every callback must have its line.
+ * program printed its line (nothing lost on the way to zctrace), and calls that ran no program
+ * at all (the kernel skips a kprobe program while another BPF program runs on that CPU: 6.1
+ * does not count these misses) are at most `maxSkipped` of them, rounded up (a CI run missed 1
+ * of zctarget's 4 releases); without run counts, every call must have its line.
  */
-export function judgeCounts(proc: ZcsimProc, counts: Record<string, number>, progs?: ProgStats[], maxSkipped = 0, owner = 'zcsim'): string[] {
+export function judgeCounts(proc: ZcsimProc, counts: Record<string, number>, progs?: ProgStats[], maxSkipped = 0, owner = 'zcsim', freeFn = owner === 'zcsim' ? 'zcsim_cmnd_done' : `${owner}_cmnd_release`): string[] {
   const problems: string[] = [];
-  const check = (kind: 'get' | 'put', fn: string, calls: number): void => {
+  const check = (kind: 'get' | 'put' | 'free', fn: string, calls: number, what: string): void => {
     const lines = counts[kind] ?? 0;
     const runs = progs === undefined ? undefined : progFor(progs, fn)?.runs;
     if (runs !== undefined && lines !== runs) problems.push(`${lines} ${kind} lines, but its program ran ${runs} times: lines lost`);
     const seen = runs ?? lines;
-    if (seen > calls || calls - seen > maxSkipped * calls) problems.push(`${lines} ${kind} lines${runs !== undefined ? ` (${runs} program runs)` : ''}, zcsim counted ${calls} ${kind} callbacks`);
+    if (seen > calls || calls - seen > Math.ceil(maxSkipped * calls)) problems.push(`${lines} ${kind} lines${runs !== undefined ? ` (${runs} program runs)` : ''}, ${owner} ${what.replace('N', String(calls))}`);
   };
-  check('get', `${owner}_get_page_callback`, proc.gets);
-  check('put', `${owner}_put_page_callback`, proc.puts);
-  if ((counts.free ?? 0) !== proc.done) problems.push(`${counts.free ?? 0} free lines, ${owner} finished ${proc.done} commands`);
+  check('get', `${owner}_get_page_callback`, proc.gets, 'counted N get callbacks');
+  check('put', `${owner}_put_page_callback`, proc.puts, 'counted N put callbacks');
+  check('free', freeFn, proc.done, 'finished N commands');
   return problems;
 }
 
